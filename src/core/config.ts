@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * One option of `serve`: its flag, its environment variables (first set wins) and its doc line. The
+ * configuration reference (docs/configuration.md) is generated from this table, so it cannot drift.
+ */
+export interface OptionSpec {
+  key: keyof RawConfig;
+  flag: string;
+  env: readonly string[];
+  value?: string;
+  description: string;
+  default?: string;
+}
+
+const PROVIDERS = ['okta', 'auth0', 'keycloak', 'entra', 'generic'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  { key: 'port', flag: '--port', env: ['PORT'], value: 'n', default: '9001', description: 'listen port (0 = any free port; the chosen port is printed)' },
+  { key: 'host', flag: '--host', env: ['HOST'], value: 'addr', default: '127.0.0.1', description: 'listen address' },
+  { key: 'publicUrl', flag: '--public-url', env: ['PUBLIC_URL'], value: 'url', default: 'http://HOST:PORT', description: 'canonical external base URL; the MCP resource is PUBLIC_URL/mcp' },
+  { key: 'store', flag: '--store', env: ['PORTCULLIS_STORE'], value: 'url', default: 'sqlite:./data/portcullis.db', description: 'memory:, sqlite:PATH' },
+  { key: 'issuer', flag: '--issuer', env: ['OAUTH_ISSUER'], value: 'url', description: 'external authorization server issuer (resource-server mode)' },
+  { key: 'audience', flag: '--audience', env: ['OAUTH_AUDIENCE', 'OKTA_AUDIENCE'], value: 'aud', default: 'the resource URL', description: 'the `aud` tokens must carry' },
+  { key: 'jwksUri', flag: '--jwks-uri', env: ['OAUTH_JWKS_URI'], value: 'url', default: 'from discovery', description: "the issuer's JWKS" },
+  { key: 'provider', flag: '--provider', env: ['OAUTH_PROVIDER'], value: 'name', default: 'generic', description: `claim format: ${PROVIDERS.join(', ')}` },
+  { key: 'algorithms', flag: '--algorithms', env: ['OAUTH_ALGORITHMS'], value: 'list', default: 'RS256,ES256', description: 'JWS algorithms accepted (fixed here, never taken from the token)' },
+  { key: 'requireAtJwt', flag: '--require-at-jwt', env: ['OAUTH_REQUIRE_AT_JWT'], value: 'bool', default: 'false', description: 'require RFC 9068 `typ: at+jwt` access tokens' },
+  { key: 'introspectionUrl', flag: '--introspection-url', env: ['OAUTH_INTROSPECTION_URL'], value: 'url', description: 'validate tokens by RFC 7662 introspection instead of JWT' },
+  { key: 'clientId', flag: '--client-id', env: ['OAUTH_CLIENT_ID'], value: 'id', description: 'client id for introspection' },
+  { key: 'clientSecret', flag: '--client-secret', env: ['OAUTH_CLIENT_SECRET'], value: 'secret', description: 'client secret for introspection (prefer the environment variable)' },
+  { key: 'requiredScopes', flag: '--required-scopes', env: ['MCP_REQUIRED_SCOPES'], value: 'list', description: 'scopes every MCP request needs (space- or comma-separated)' },
+  { key: 'allowedOrigins', flag: '--allowed-origins', env: ['PORTCULLIS_ALLOWED_ORIGINS'], value: 'list', description: 'browser origins allowed besides PUBLIC_URL and loopback' },
+  { key: 'allowedHosts', flag: '--allowed-hosts', env: ['PORTCULLIS_ALLOWED_HOSTS'], value: 'list', description: 'Host header values allowed besides PUBLIC_URL and loopback' },
+  { key: 'logLevel', flag: '--log-level', env: ['LOG_LEVEL'], value: 'level', default: 'info', description: `${LOG_LEVELS.join(', ')}; JSON lines on stdout` },
+  { key: 'oktaDomain', flag: '--okta-domain', env: ['OKTA_DOMAIN'], value: 'host', description: 'Okta shorthand: issuer https://DOMAIN/oauth2/OKTA_AUTH_SERVER_ID, provider okta' },
+  { key: 'oktaAuthServerId', flag: '--okta-auth-server-id', env: ['OKTA_AUTH_SERVER_ID'], value: 'id', default: 'default', description: 'Okta custom authorization server id' },
+  { key: 'oktaIssuer', flag: '--okta-issuer', env: ['OKTA_ISSUER'], value: 'url', description: 'Okta issuer, when it is not DOMAIN/oauth2/ID' },
+];
+
+export type RawConfig = Partial<Record<
+  | 'port' | 'host' | 'publicUrl' | 'store' | 'issuer' | 'audience' | 'jwksUri' | 'provider' | 'algorithms' | 'requireAtJwt'
+  | 'introspectionUrl' | 'clientId' | 'clientSecret' | 'requiredScopes' | 'allowedOrigins' | 'allowedHosts' | 'logLevel'
+  | 'oktaDomain' | 'oktaAuthServerId' | 'oktaIssuer',
+  string
+>>;
+
+const list = z.string().transform((s) => s.split(/[\s,]+/).filter(Boolean));
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const Schema = z.object({
+  port: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0).max(65535).default(9001),
+  host: z.string().min(1).default('127.0.0.1'),
+  publicUrl: httpUrl.refine((u) => !new URL(u).search && !new URL(u).hash, 'must have no query or fragment').optional(),
+  store: z.string().regex(/^(memory:|sqlite:.+|redis:\/\/.+|rediss:\/\/.+|postgres(ql)?:\/\/.+)$/, 'must be memory:, sqlite:PATH, redis://… or postgres://…').default('sqlite:./data/portcullis.db'),
+  issuer: httpUrl.optional(),
+  audience: z.string().min(1).optional(),
+  jwksUri: httpUrl.optional(),
+  provider: z.enum(PROVIDERS, { error: `must be one of ${PROVIDERS.join(', ')}` }).optional(),
+  algorithms: list.pipe(z.array(z.enum(ALGORITHMS, { error: `each must be one of ${ALGORITHMS.join(', ')}` })).min(1)).default(['RS256', 'ES256']),
+  requireAtJwt: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1').default(false),
+  introspectionUrl: httpUrl.optional(),
+  clientId: z.string().min(1).optional(),
+  clientSecret: z.string().min(1).optional(),
+  requiredScopes: list.default([]),
+  allowedOrigins: list.pipe(z.array(httpUrl)).default([]),
+  allowedHosts: list.default([]),
+  logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  oktaDomain: z.string().regex(/^[a-z0-9.-]+$/i, 'must be a host name such as dev-123.okta.com').optional(),
+  oktaAuthServerId: z.string().min(1).default('default'),
+  oktaIssuer: httpUrl.optional(),
+});
+
+type Parsed = z.infer<typeof Schema>;
+
+/** The validated configuration of `serve`. */
+export interface Config extends Omit<Parsed, 'publicUrl' | 'provider' | 'oktaDomain' | 'oktaAuthServerId' | 'oktaIssuer'> {
+  /** Explicit public URL; otherwise derived from the bound address after listening. */
+  publicUrl: string | undefined;
+  provider: NonNullable<Parsed['provider']>;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+/**
+ * Merges flags over environment over a config file (`--config portcullis.json`, keys as in {@link RawConfig})
+ * over defaults, and validates the result in one place. Problems come back one line each, naming the
+ * flag and the variable, so the CLI can print them and exit 2.
+ *
+ * @example
+ * const result = loadConfig({ port: '0' }, process.env);
+ * if (!result.ok) { for (const p of result.problems) console.error(p); process.exit(2); }
+ */
+export function loadConfig(flags: RawConfig, env: NodeJS.ProcessEnv, configFile?: string): ConfigResult {
+  const problems: string[] = [];
+  let file: RawConfig = {};
+  if (configFile) {
+    try {
+      file = fileConfig(JSON.parse(readFileSync(configFile, 'utf8')));
+    } catch (error) {
+      return { ok: false, problems: [`--config: cannot read ${configFile}: ${(error as Error).message}`] };
+    }
+  }
+  const raw: Record<string, string> = {};
+  for (const spec of SERVE_OPTIONS) {
+    const fromEnv = spec.env.map((name) => env[name]).find((v) => v !== undefined && v !== '');
+    const value = flags[spec.key] ?? fromEnv ?? file[spec.key];
+    if (value !== undefined) raw[spec.key] = value;
+  }
+  const parsed = Schema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const spec = SERVE_OPTIONS.find((s) => s.key === issue.path[0]);
+      const name = spec ? `${spec.flag} / ${spec.env.join(' / ')}` : String(issue.path[0]);
+      problems.push(`${name}: ${issue.message}`);
+    }
+    return { ok: false, problems };
+  }
+  const { oktaDomain, oktaAuthServerId, oktaIssuer, ...rest } = parsed.data;
+  let issuer = rest.issuer;
+  let provider = rest.provider;
+  if (!issuer && (oktaIssuer || oktaDomain)) {
+    issuer = oktaIssuer ?? `https://${oktaDomain}/oauth2/${oktaAuthServerId}`;
+    provider ??= 'okta';
+  }
+  if (rest.introspectionUrl && (!rest.clientId || !rest.clientSecret)) {
+    problems.push('--introspection-url / OAUTH_INTROSPECTION_URL needs --client-id / OAUTH_CLIENT_ID and --client-secret / OAUTH_CLIENT_SECRET');
+  }
+  if (rest.introspectionUrl && !issuer) {
+    problems.push('--introspection-url / OAUTH_INTROSPECTION_URL needs --issuer / OAUTH_ISSUER (the authorization server clients are sent to)');
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, config: { ...rest, issuer, provider: provider ?? 'generic', publicUrl: rest.publicUrl?.replace(/\/+$/, '') } };
+}
+
+function fileConfig(value: unknown): RawConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('the file must hold a JSON object');
+  const out: RawConfig = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (!SERVE_OPTIONS.some((s) => s.key === key)) throw new Error(`unknown key "${key}"`);
+    out[key as keyof RawConfig] = Array.isArray(v) ? v.join(' ') : String(v);
+  }
+  return out;
+}

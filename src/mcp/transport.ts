@@ -1,0 +1,109 @@
+/**
+ * Streamable HTTP (spec 2025-11-25, basic/transports): what the MCP endpoint shares across methods (the
+ * session lookup, the protocol-version check, refusals), and what GET and DELETE do. POST is in post.ts.
+ *
+ * Refusals carry a JSON-RPC error body with `id: null` (the spec's "MAY comprise a JSON-RPC error response
+ * that has no id") and set `log.decision`. A session that is unknown, expired, deleted or not the caller's
+ * is 404 (the client re-initializes); no `Mcp-Session-Id` on anything but initialize is 400; an
+ * `MCP-Protocol-Version` this server does not speak is 400 (absent: the version negotiated for the
+ * session, else 2025-03-26, so nothing to refuse).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuthInfo } from '../core/auth.js';
+import { JsonRpcCode, JsonRpcError } from '../core/errors.js';
+import { accepts } from '../core/http.js';
+import type { RequestLog } from '../core/log.js';
+import type { Core } from './dispatch.js';
+import { errorFrame, type RequestId } from './jsonrpc.js';
+import type { Session } from './session.js';
+import { parseEventId, Stream } from './sse.js';
+import { PROTOCOL_VERSIONS, type ServerCapabilities } from './types.js';
+
+export interface TransportCore extends Core {
+  readonly maxBodyBytes: number;
+  /** The static part of the `initialize` result. */
+  readonly serverInfo: { name: string; version: string; title?: string };
+  readonly capabilities: ServerCapabilities;
+  readonly instructions: string | undefined;
+}
+
+export const SUPPORTED: ReadonlySet<string> = new Set(PROTOCOL_VERSIONS);
+/** Events the standalone GET stream keeps for a client that reconnects with `Last-Event-ID`. */
+const STANDALONE_EVENTS = 64;
+
+/** Writes a refusal: HTTP `status` with a JSON-RPC error body, and the decision in the request log. */
+export function refuse(res: ServerResponse, log: RequestLog, status: number, decision: string, code: number, message: string, id: RequestId | null = null, headers: Record<string, string> = {}): void {
+  log.decision = decision;
+  const body = errorFrame(id, new JsonRpcError(code, message));
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** The caller's session named by `Mcp-Session-Id`, or a 400/404 already written. */
+export function findSession(core: TransportCore, req: IncomingMessage, res: ServerResponse, auth: AuthInfo, log: RequestLog): Session | undefined {
+  const id = req.headers['mcp-session-id'];
+  if (typeof id !== 'string' || id === '') {
+    refuse(res, log, 400, 'missing_session', JsonRpcCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required');
+    return undefined;
+  }
+  const session = core.sessions.find(id, auth);
+  if (session === undefined) {
+    refuse(res, log, 404, 'unknown_session', JsonRpcCode.ConnectionClosed, 'Session not found');
+    return undefined;
+  }
+  log.session = session.id;
+  return session;
+}
+
+export function badVersionHeader(req: IncomingMessage, res: ServerResponse, log: RequestLog): boolean {
+  const version = req.headers['mcp-protocol-version'];
+  if (version === undefined || (typeof version === 'string' && SUPPORTED.has(version))) return false;
+  refuse(res, log, 400, 'bad_protocol_version', JsonRpcCode.ConnectionClosed, `Bad Request: unsupported MCP-Protocol-Version (supported: ${PROTOCOL_VERSIONS.join(', ')})`);
+  return true;
+}
+
+/**
+ * GET: the session's standalone stream for server-initiated notifications (one at a time: 409 for a
+ * second), or with `Last-Event-ID` the resumption of the stream that id belongs to.
+ */
+export function handleGet(core: TransportCore, req: IncomingMessage, res: ServerResponse, auth: AuthInfo, log: RequestLog): void {
+  log.method = 'GET';
+  if (!accepts(req.headers.accept, 'text/event-stream')) {
+    return refuse(res, log, 406, 'not_acceptable', JsonRpcCode.ConnectionClosed, 'Not Acceptable: Accept must include text/event-stream');
+  }
+  if (badVersionHeader(req, res, log)) return;
+  const session = findSession(core, req, res, auth, log);
+  if (session === undefined) return;
+  const streams = (session.streams ??= new Map());
+  const last = parseEventId(req.headers['last-event-id'] as string | undefined);
+  const resumed = last === undefined ? undefined : streams.get(last.stream);
+  if (last !== undefined && resumed !== undefined) {
+    resumed.attach(res, {}, last.seq);
+    if (resumed.done && resumed.key !== 0) streams.delete(resumed.key);
+    return;
+  }
+  let standalone = streams.get(0);
+  if (standalone?.connected === true) {
+    return refuse(res, log, 409, 'conflict', JsonRpcCode.ConnectionClosed, 'Conflict: this session already has an open GET stream');
+  }
+  if (standalone === undefined) {
+    standalone = new Stream(0, STANDALONE_EVENTS, core.retryMs);
+    streams.set(0, standalone);
+  }
+  standalone.attach(res, {});
+}
+
+/** DELETE: the client ends its session (spec 2025-11-25 transports, session management 5). */
+export function handleDelete(core: TransportCore, req: IncomingMessage, res: ServerResponse, auth: AuthInfo, log: RequestLog): void {
+  log.method = 'DELETE';
+  if (badVersionHeader(req, res, log)) return;
+  const session = findSession(core, req, res, auth, log);
+  if (session === undefined) return;
+  core.sessions.end(session);
+  res.writeHead(204);
+  res.end();
+}
+
+export function handleOther(res: ServerResponse, log: RequestLog): void {
+  refuse(res, log, 405, 'method_not_allowed', JsonRpcCode.ConnectionClosed, 'Method Not Allowed', null, { allow: 'GET, POST, DELETE' });
+}

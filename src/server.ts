@@ -52,8 +52,6 @@ export function createRequestHandler(options: ServerOptions): http.RequestListen
 
   async function route(req: IncomingMessage, res: ServerResponse, log: RequestLog): Promise<void> {
     if (!policy.hostAllowed(req.headers.host)) throw new HttpError(403, 'forbidden', 'The Host header does not name this server');
-    const origin = req.headers.origin;
-    if (!policy.originAllowed(origin)) throw new HttpError(403, 'forbidden', 'Requests from this Origin are not allowed');
 
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -74,6 +72,9 @@ export function createRequestHandler(options: ServerOptions): http.RequestListen
 
     const isMcp = path === mcpPath;
     if (!isMcp && !path.startsWith(restPrefix)) throw new HttpError(404, 'not_found', 'No such endpoint');
+    // The public documents above are readable from any origin; the MCP endpoint only from allowed ones.
+    const origin = req.headers.origin;
+    if (!policy.originAllowed(origin)) throw new HttpError(403, 'forbidden', 'Requests from this Origin are not allowed');
     if (origin !== undefined) {
       if (req.method === 'OPTIONS') return preflight(res, origin);
       res.setHeader('access-control-allow-origin', origin);
@@ -98,8 +99,7 @@ export function createRequestHandler(options: ServerOptions): http.RequestListen
     res.once('close', () => {
       logger.info(
         {
-          method: req.method,
-          path: req.url?.split('?', 1)[0],
+          request: `${req.method} ${req.url?.split('?', 1)[0]}`,
           status: res.statusCode,
           ms: Math.round((performance.now() - started) * 100) / 100,
           ...log,

@@ -1,0 +1,100 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { registerIncidents, seedIncidents } from '../apps/incidents/index.js';
+import type { TokenVerifier } from '../core/auth.js';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import { Registry } from '../mcp/registry.js';
+import { McpServer } from '../mcp/server.js';
+import { Guard } from '../resource-server/guard.js';
+import { metadataPaths, protectedResourceMetadata } from '../resource-server/metadata.js';
+import { createRequestHandler } from '../server.js';
+import { openStore } from '../stores/open.js';
+import { cachedVerifier, createIntrospectionVerifier, createJwtVerifier, resolveJwksUri } from '../verifiers/index.js';
+
+export interface Running {
+  /** The MCP endpoint URL (`PUBLIC_URL/mcp`). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The scopes a client should ask for first (the 401 challenge); more come by step-up. */
+const BASIC_SCOPES = ['incidents:read'];
+
+/**
+ * Starts the incident tracker behind the resource server with an external authorization server.
+ * Resolves once it listens; `close()` stops it and closes the store.
+ */
+export async function serve(config: Config, logger: Logger): Promise<Running> {
+  if (!config.issuer) throw new Error('no issuer'); // checked by the CLI before calling
+  const store = await openStore(config.store, { logger });
+  const server = http.createServer();
+  try {
+    const registry = new Registry();
+    registerIncidents(registry, store);
+    await seedIncidents(store);
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const publicUrl = config.publicUrl ?? `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+    const resource = new URL(`${publicUrl}/mcp`);
+    const audience = config.audience ?? resource.href;
+    if (audience !== resource.href) {
+      logger.warn({ audience, resource: resource.href }, 'the enforced audience differs from the resource URL that MCP clients send as `resource`; make your IdP issue tokens for that audience to these clients');
+    }
+
+    const inner = await createVerifier(config, config.issuer, audience);
+    const verifier = cachedVerifier(inner);
+    const scopes = [...new Set([...registry.scopes(), ...config.requiredScopes])].sort();
+    const metadataUrl = `${resource.origin}${metadataPaths(resource).suffixed}`;
+    const guard = new Guard({ verifier, resourceMetadataUrl: metadataUrl, requiredScopes: config.requiredScopes, challengeScopes: BASIC_SCOPES, knownScopes: scopes });
+    const mcp = new McpServer({ registry, info: { name: 'portcullis-incidents', title: 'Portcullis incident tracker', version: '0.1.0' }, logger });
+    server.on(
+      'request',
+      createRequestHandler({
+        mcp,
+        guard,
+        resource,
+        metadata: protectedResourceMetadata({ resource: resource.href, authorizationServers: [config.issuer], scopes, resourceName: 'Portcullis incident tracker' }),
+        logger,
+        allowedHosts: config.allowedHosts,
+        allowedOrigins: config.allowedOrigins,
+        // Ready when the store answers and, for JWT, a usable signing key is known.
+        ready: async () => (await store.incidents.count()) >= 0 && ('ready' in inner ? Boolean(inner.ready) : true),
+      }),
+    );
+    logger.info({ url: resource.href, metadata: metadataUrl, issuer: config.issuer, store: store.kind }, 'listening');
+    return {
+      url: resource.href,
+      async close() {
+        mcp.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await store.close();
+      },
+    };
+  } catch (error) {
+    server.close();
+    await store.close();
+    throw error;
+  }
+}
+
+async function createVerifier(config: Config, issuer: string, audience: string): Promise<TokenVerifier> {
+  if (config.introspectionUrl) {
+    return createIntrospectionVerifier({
+      introspectionUrl: config.introspectionUrl,
+      issuer,
+      clientId: config.clientId!,
+      clientSecret: config.clientSecret!,
+      audience,
+      provider: config.provider,
+    });
+  }
+  const jwksUri = config.jwksUri ?? (await resolveJwksUri(issuer));
+  return createJwtVerifier({ issuer, audience, jwksUri, algorithms: config.algorithms, provider: config.provider, requireAtJwt: config.requireAtJwt });
+}

@@ -18,9 +18,21 @@ export interface RequestLog {
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-/** The process logger: JSON lines on stdout. */
+/** Lines are batched into writes of this size at least… */
+const BATCH_BYTES = 4096;
+/** …or written after this long, whichever comes first. */
+const FLUSH_MS = 100;
+
+/**
+ * The process logger: JSON lines on stdout, `time` in epoch milliseconds.
+ *
+ * One line per request is the largest cost on the hot path when every line is its own `write(2)`
+ * (measured: 25–35 µs of CPU per request), so lines are batched into 4 KiB writes and flushed at least
+ * every 100 ms; pino flushes what is left when the process exits.
+ */
 export function createLogger(level: LogLevel): Logger {
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+  const destination = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES, periodicFlush: FLUSH_MS });
+  return pino({ level, base: undefined }, destination);
 }
 
 export type { Logger };

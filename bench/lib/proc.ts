@@ -1,0 +1,31 @@
+/**
+ * CPU time and resident memory of another process, read from Linux `/proc`, so every server is measured
+ * the same way from outside (Portcullis has no IPC channel to ask it). Linux only.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+function clockTicks(): number {
+  const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const ticks = Number.parseInt(out.stdout ?? '', 10);
+  return Number.isFinite(ticks) && ticks > 0 ? ticks : 100;
+}
+
+const TICKS_PER_SECOND = clockTicks();
+
+/** User + system CPU time the process has used so far, in microseconds (resolution: one clock tick). */
+export function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // fields after the `(comm)` one: state is field 3, utime 14, stime 15 (proc(5))
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) * 1e6) / TICKS_PER_SECOND;
+}
+
+/** Resident set size in MB (`VmRSS`). */
+export function rssMegabytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kilobytes = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN);
+  return kilobytes / 1024;
+}

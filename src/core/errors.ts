@@ -3,7 +3,7 @@
  * short and never echoes raw input; the detailed reason (`cause`, `detail`) is for the log only.
  */
 
-/** OAuth error codes used on the wire (RFC 6749 §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2, RFC 8707 §2). */
+/** OAuth error codes used on the wire (RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1, RFC 7591 §3.2.2, RFC 8707 §2). */
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_token'
@@ -12,6 +12,7 @@ export type OAuthErrorCode =
   | 'invalid_grant'
   | 'unauthorized_client'
   | 'unsupported_grant_type'
+  | 'unsupported_token_type'
   | 'invalid_scope'
   | 'invalid_target'
   | 'access_denied'

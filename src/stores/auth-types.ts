@@ -2,7 +2,9 @@
  * The authorization server's records (issue 3), one small interface per kind, with the atomic operations
  * where races matter: a code is consumed once, a refresh token rotates once, a signing key is created once.
  * Secrets and tokens are never stored: codes and refresh tokens by SHA-256 (base64url), client secrets and
- * passwords by their password hash. Times are epoch seconds unless a name says otherwise.
+ * passwords by their password hash. Times are epoch seconds unless a name says otherwise (integers; a
+ * millisecond value is refused). Input that breaks a field rule rejects with `StoreError('invalid_record')`
+ * and stores nothing; records handed out are frozen. Schema, rules and guarantees: docs/storage-schema.md.
  */
 
 /** A person who can log in to the embedded authorization server. */
@@ -23,6 +25,7 @@ export interface UserStore {
   create(input: { username: string; passwordHash: string; scopes: readonly string[] }): Promise<UserRecord>;
   get(id: string): Promise<UserRecord | undefined>;
   getByUsername(username: string): Promise<UserRecord | undefined>;
+  /** Every user, by username. */
   list(): Promise<UserRecord[]>;
   /** Changes the given fields; undefined when there is no such user. */
   update(username: string, changes: { passwordHash?: string; scopes?: readonly string[] }): Promise<UserRecord | undefined>;
@@ -55,6 +58,7 @@ export interface ClientStore {
   /** Rejects with `StoreError('conflict')` when the client id exists. */
   create(client: ClientRecord): Promise<ClientRecord>;
   get(clientId: string): Promise<ClientRecord | undefined>;
+  /** Every stored client, oldest first. */
   list(): Promise<ClientRecord[]>;
   /** Removes the client and its grants, refresh tokens and consents. */
   remove(clientId: string): Promise<boolean>;
@@ -86,7 +90,7 @@ export interface CodeStore {
    * used → `firstUse: false` with the grant its first use issued. Used codes are kept until they expire.
    */
   consume(hash: string, now: number): Promise<ConsumedCode | undefined>;
-  /** Records the grant the first use of a code issued, so that a replay can revoke it. */
+  /** Records the grant the first use of a code issued, so that a replay can revoke it. A code gone (expired and swept): nothing happens. */
   linkGrant(hash: string, grantId: string): Promise<void>;
 }
 
@@ -114,6 +118,7 @@ export type RotationResult =
 export interface GrantStore {
   /** Creates the grant with its first refresh token. */
   create(grant: Omit<GrantRecord, 'revoked'>, refreshHash: string): Promise<GrantRecord>;
+  /** The grant whatever its state (`revoked` tells), until the store sweeps it after `expiresAt`. */
   get(id: string): Promise<GrantRecord | undefined>;
   /**
    * Atomically rotates a refresh token (exactly once, whatever the concurrency): when `presentedHash` is the
@@ -121,15 +126,25 @@ export interface GrantStore {
    * token rotated last, within `graceSeconds` of that rotation, and `clientId` is the grant's client
    * (`grace`), nothing changes; otherwise a retired token of a live family revokes the family (`reuse`).
    * Unknown token, revoked or expired family, or another client → undefined.
+   *
+   * "Rotated last" = retired, and its successor is still the family's current token (the successor has not
+   * been used). Grace is `[rotatedAt, rotatedAt + graceSeconds)`, so `graceSeconds: 0` turns it off. In
+   * `grace`, the stored `successorHash` is returned: the caller re-derives the successor token and must
+   * refuse if its hash differs (the server key changed). A `successorHash` already stored → `conflict`.
+   * The state machine: docs/storage-schema.md.
    */
   rotate(presentedHash: string, successorHash: string, options: { clientId: string; now: number; graceSeconds: number }): Promise<RotationResult | undefined>;
-  /** The live grant a refresh token (current or retired) belongs to, for revocation and introspection. */
-  findByRefreshHash(hash: string): Promise<GrantRecord | undefined>;
+  /**
+   * The live grant a refresh token (current or retired) belongs to, for revocation and introspection.
+   * Live at `now` (default: the store's clock): not revoked, not expired.
+   */
+  findByRefreshHash(hash: string, now?: number): Promise<GrantRecord | undefined>;
   /** Whether `hash` is the current refresh token of a live grant. */
   isCurrent(hash: string, now: number): Promise<boolean>;
+  /** Revokes the family: every token of it is refused from now on. Unknown id or already revoked: nothing happens. */
   revoke(id: string): Promise<void>;
-  /** Live grants, newest first, optionally of one user or client (for the console). */
-  list(filter?: { userId?: string; clientId?: string }): Promise<GrantRecord[]>;
+  /** Live grants (at `now`, default the store's clock), newest first, optionally of one user or client (for the console). */
+  list(filter?: { userId?: string; clientId?: string; now?: number }): Promise<GrantRecord[]>;
 }
 
 /** What a user approved for a client, remembered so the consent page is not shown again. */
@@ -160,7 +175,7 @@ export interface KeyStore {
   /** Adds a key unless the store already holds a key not retired at `now`; returns the keys then held. Atomic. */
   createIfNone(key: SigningKeyRecord, now: number): Promise<SigningKeyRecord[]>;
   add(key: SigningKeyRecord): Promise<void>;
-  /** Sets when a key stops being published. */
+  /** Sets when a key stops being published. Unknown kid: nothing happens. */
   retire(kid: string, retiresAt: number): Promise<void>;
   /**
    * The server key used when no `PORTCULLIS_SECRET` is configured: stores `candidate` (base64url, 32 bytes)
@@ -171,8 +186,13 @@ export interface KeyStore {
 
 /** Counters for rate limits (registration per address, failed logins per user and address). */
 export interface RateLimitStore {
-  /** Counts one hit on `key` in the fixed window of `windowSeconds` that contains `now`; returns the count so far. */
+  /**
+   * Counts one hit on `key` in the fixed window of `windowSeconds` that contains `now` (windows start at
+   * multiples of `windowSeconds` since the epoch); returns the count so far. Atomic across processes. Each
+   * window length of a key counts separately (a key may be limited per minute and per hour).
+   */
   hit(key: string, windowSeconds: number, now: number): Promise<number>;
+  /** Forgets every window of `key` (e.g. after a successful login). */
   reset(key: string): Promise<void>;
 }
 

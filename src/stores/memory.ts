@@ -1,11 +1,19 @@
 import { StoreError } from './errors.js';
 import { createIncidentIdGenerator, ID_ATTEMPTS, type IdGenerator } from './lib/ids.js';
 import { checkNewIncident, checkQuery, toIncident } from './lib/incidents.js';
+import { MemoryClientStore, MemoryConsentStore, MemoryUserStore } from './lib/memory-accounts.js';
+import { createMemoryAuthState } from './lib/memory-auth-state.js';
+import { MemoryCodeStore, MemoryGrantStore } from './lib/memory-grants.js';
+import { MemoryKeyStore } from './lib/memory-keys.js';
+import { MemoryCimdCacheStore, MemoryRateLimitStore } from './lib/memory-limits.js';
 import type { Incident, IncidentFilter, IncidentQuery, IncidentStore, NewIncident, Store } from './types.js';
 
 /** Options of {@link createMemoryStore}; the defaults are what production uses. */
 export interface MemoryStoreOptions {
-  /** The store's clock for records created without `createdAt`. */
+  /**
+   * The store's clock in milliseconds: for incidents created without `createdAt`, the times of users, and
+   * wherever an authorization method takes no `now`.
+   */
   now?: () => number;
   /** Id generator (tests pass one that collides to exercise the retry). */
   newId?: IdGenerator;
@@ -14,7 +22,8 @@ export interface MemoryStoreOptions {
 /**
  * A store that lives in this process's memory and FORGETS EVERYTHING when the process ends. For tests and
  * demos only; `openStore('memory:')` logs a warning saying so. Every operation runs synchronously inside
- * its promise, so each one is atomic with respect to the others.
+ * its promise, so each one is atomic with respect to the others (a code is consumed once, a refresh token
+ * rotates once, a key is created once) — within this one process, which is all a memory store serves.
  *
  * @example
  * const store = createMemoryStore();
@@ -23,9 +32,19 @@ export interface MemoryStoreOptions {
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const state = { closed: false };
+  const now = options.now ?? Date.now;
+  const auth = createMemoryAuthState(state, now);
   return {
     kind: 'memory',
-    incidents: new MemoryIncidentStore(state, options.now ?? Date.now, options.newId ?? createIncidentIdGenerator()),
+    incidents: new MemoryIncidentStore(state, now, options.newId ?? createIncidentIdGenerator()),
+    users: new MemoryUserStore(auth),
+    clients: new MemoryClientStore(auth),
+    codes: new MemoryCodeStore(auth),
+    grants: new MemoryGrantStore(auth),
+    consents: new MemoryConsentStore(auth),
+    keys: new MemoryKeyStore(auth),
+    rateLimits: new MemoryRateLimitStore(auth),
+    cimdCache: new MemoryCimdCacheStore(auth),
     async close() {
       state.closed = true;
     },

@@ -3,7 +3,13 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from './errors.js';
 import { createIncidentIdGenerator, type IdGenerator } from './lib/ids.js';
+import { SqliteClientStore, SqliteConsentStore, SqliteUserStore } from './lib/sqlite-accounts.js';
+import { createSqliteAuthContext } from './lib/sqlite-auth-shared.js';
+import { SqliteCodeStore } from './lib/sqlite-codes.js';
+import { SqliteGrantStore } from './lib/sqlite-grants.js';
 import { SqliteIncidentStore } from './lib/sqlite-incidents.js';
+import { SqliteKeyStore } from './lib/sqlite-keys.js';
+import { SqliteCimdCacheStore, SqliteRateLimitStore } from './lib/sqlite-limits.js';
 import { migrate } from './lib/sqlite-migrations.js';
 import type { Store } from './types.js';
 
@@ -11,7 +17,10 @@ import type { Store } from './types.js';
 export interface SqliteStoreOptions {
   /** How long a write waits for another connection's write lock before failing with `unavailable`. Default 5000 ms. */
   busyTimeoutMs?: number;
-  /** The store's clock for records created without `createdAt`. */
+  /**
+   * The store's clock in milliseconds: for incidents created without `createdAt`, the times of users and
+   * consents, and wherever an authorization method takes no `now`.
+   */
   now?: () => number;
   /** Id generator (tests pass one that collides to exercise the retry). */
   newId?: IdGenerator;
@@ -21,8 +30,9 @@ export interface SqliteStoreOptions {
  * Opens (creating it and its parent directory when missing) the SQLite database at `file` and migrates it
  * to the current schema. Several processes may open the same file: WAL lets readers run beside the one
  * writer, `busy_timeout` makes writers queue instead of failing, and every multi-step write is a
- * `BEGIN IMMEDIATE` transaction. `synchronous = FULL`: an acknowledged write survives a power cut, not
- * only a crashed process.
+ * `BEGIN IMMEDIATE` transaction (consuming a code, rotating a refresh token, creating the first key,
+ * removing a user with everything granted on their behalf). `synchronous = FULL`: an acknowledged write
+ * survives a power cut, not only a crashed process.
  *
  * better-sqlite3 is synchronous; the async methods exist so that network stores share the interface.
  *
@@ -49,10 +59,20 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     db.close();
     throw err;
   }
-  const incidents = new SqliteIncidentStore(db, options.now ?? Date.now, options.newId ?? createIncidentIdGenerator(), guard);
+  const now = options.now ?? Date.now;
+  const incidents = new SqliteIncidentStore(db, now, options.newId ?? createIncidentIdGenerator(), guard);
+  const auth = createSqliteAuthContext(db, guard, now);
   return {
     kind: 'sqlite',
     incidents,
+    users: new SqliteUserStore(auth),
+    clients: new SqliteClientStore(auth),
+    codes: new SqliteCodeStore(auth),
+    grants: new SqliteGrantStore(auth),
+    consents: new SqliteConsentStore(auth),
+    keys: new SqliteKeyStore(auth),
+    rateLimits: new SqliteRateLimitStore(auth),
+    cimdCache: new SqliteCimdCacheStore(auth),
     async close() {
       if (db.open) db.close();
     },

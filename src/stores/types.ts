@@ -1,3 +1,5 @@
+import type { AuthorizationStores } from './auth-types.js';
+
 /**
  * The storage contract: one small interface per record kind, gathered in a {@link Store}. Every method is
  * async so that network stores (Redis, PostgreSQL) fit the same shape as the embedded ones. Every store
@@ -94,13 +96,15 @@ export interface IncidentStore {
 export type StoreKind = 'memory' | 'sqlite';
 
 /**
- * Everything Portcullis keeps, one interface per record kind. Open one with `openStore(url)`.
+ * Everything Portcullis keeps, one interface per record kind: the incidents, and the embedded authorization
+ * server's records (`users`, `clients`, `codes`, `grants`, `consents`, `keys`, `rateLimits`, `cimdCache`,
+ * see `auth-types.ts`). Open one with `openStore(url)`.
  *
  * @example
  * const store = await openStore('sqlite:./data/portcullis.db', { logger });
- * try { console.log(await store.incidents.count()); } finally { await store.close(); }
+ * try { console.log(await store.incidents.count(), await store.users.count()); } finally { await store.close(); }
  */
-export interface Store {
+export interface Store extends AuthorizationStores {
   readonly kind: StoreKind;
   readonly incidents: IncidentStore;
   /** Releases the connection; later calls reject with `StoreError` code `closed`. Closing twice is harmless. */

@@ -13,10 +13,13 @@ import { MIGRATIONS, SCHEMA_VERSION } from '../../src/stores/lib/sqlite-migratio
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { DEFAULT_STORE_URL, openStore } from '../../src/stores/open.js';
 import { openSqliteStore } from '../../src/stores/sqlite.js';
+import type { RacerSpec } from './auth-fixtures.js';
+import { authStoreContract } from './auth-contract.js';
 import { sample, storeContract } from './contract.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WRITER = fileURLToPath(new URL('./fixtures/sqlite-writer.ts', import.meta.url));
+const RACER = fileURLToPath(new URL('./fixtures/sqlite-auth-racer.ts', import.meta.url));
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'portcullis-store-'));
 
@@ -36,6 +39,78 @@ storeContract('sqlite', async () => {
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 });
+
+authStoreContract('memory', async () => ({
+  durable: false,
+  open: async (options) => createMemoryStore(options),
+  cleanup: async () => {},
+}));
+
+authStoreContract('sqlite', async () => {
+  const dir = await tempDir();
+  const file = join(dir, 'portcullis.db');
+  return {
+    durable: true,
+    open: async (options) => openSqliteStore(file, options),
+    startRacers: (spec, processes) => startRacers(file, spec, processes),
+    inspect: async () => inspectSqlite(file),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+/** Starts `processes` racer fixtures on `file`; once all are ready, `go()` releases them together and collects their results. */
+async function startRacers(file: string, spec: RacerSpec, processes: number): Promise<{ go(): Promise<unknown[]> }> {
+  const children = await Promise.all(
+    Array.from({ length: processes }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', RACER, file, JSON.stringify(spec)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stderr.on('data', (chunk) => (err += chunk));
+      child.stdout.on('data', (chunk) => (out += chunk));
+      const result = new Promise<unknown[]>((resolveResult, rejectResult) => {
+        child.on('error', rejectResult);
+        child.on('exit', (code) => {
+          const line = out.split('\n').find((l) => l.startsWith('result '));
+          if (code === 0 && line) resolveResult(JSON.parse(line.slice('result '.length)) as unknown[]);
+          else rejectResult(new Error(`racer exited ${code}: ${err}`));
+        });
+      });
+      result.catch(() => {}); // observed through go()
+      return new Promise<{ child: typeof child; result: Promise<unknown[]> }>((resolveReady, rejectReady) => {
+        child.stdout.on('data', () => {
+          if (out.startsWith('ready\n')) resolveReady({ child, result });
+        });
+        result.catch(rejectReady);
+      });
+    }),
+  );
+  return {
+    async go() {
+      for (const { child } of children) child.stdin.end('go\n');
+      return (await Promise.all(children.map((c) => c.result))).flat();
+    },
+  };
+}
+
+/** Every table's columns, every stored text value, and row counts, read through a separate read-only connection. */
+function inspectSqlite(file: string): { columns: Record<string, string[]>; texts: string[]; rows: Record<string, number> } {
+  const db = new Database(file, { readonly: true });
+  try {
+    const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+    const columns: Record<string, string[]> = {};
+    const rows: Record<string, number> = {};
+    const texts: string[] = [];
+    for (const table of tables) {
+      columns[table] = (db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
+      const all = db.prepare(`SELECT * FROM "${table}"`).all() as Record<string, unknown>[];
+      rows[table] = all.length;
+      for (const row of all) for (const value of Object.values(row)) if (typeof value === 'string') texts.push(value);
+    }
+    return { columns, texts, rows };
+  } finally {
+    db.close();
+  }
+}
 
 /** Starts the writer fixture; resolves once it has opened the file and been told to go, with a promise of its clean exit. */
 function startWriter(file: string, count: number, service: string): Promise<{ finished: Promise<void> }> {

@@ -37,6 +37,125 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX incidents_service ON incidents (service, created_at DESC);
     `,
   },
+  {
+    version: 2,
+    name: 'authorization server',
+    // Times in epoch seconds. Lists and objects are JSON text. No column holds a token or secret in clear
+    // except signing_keys.private_jwk (an envelope: encrypted when PORTCULLIS_SECRET is set) and
+    // server_secret.secret (only used when PORTCULLIS_SECRET is not set). See docs/storage-schema.md.
+    sql: `
+      CREATE TABLE users (
+        id             TEXT    PRIMARY KEY,
+        username       TEXT    NOT NULL UNIQUE CHECK (length(username) BETWEEN 1 AND 64),
+        password_hash  TEXT    NOT NULL CHECK (length(password_hash) >= 1),
+        scopes         TEXT    NOT NULL CHECK (json_type(scopes) = 'array'),
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE clients (
+        seq                         INTEGER PRIMARY KEY AUTOINCREMENT,
+        client_id                   TEXT    NOT NULL UNIQUE,
+        secret_hash                 TEXT,
+        name                        TEXT    NOT NULL,
+        redirect_uris               TEXT    NOT NULL CHECK (json_type(redirect_uris) = 'array'),
+        grant_types                 TEXT    NOT NULL CHECK (json_type(grant_types) = 'array'),
+        response_types              TEXT    NOT NULL CHECK (json_type(response_types) = 'array'),
+        token_endpoint_auth_method  TEXT    NOT NULL CHECK (token_endpoint_auth_method IN ('none', 'client_secret_basic', 'client_secret_post')),
+        scope                       TEXT,
+        origin                      TEXT    NOT NULL CHECK (origin IN ('dynamic', 'admin')),
+        metadata                    TEXT    NOT NULL CHECK (json_type(metadata) = 'object'),
+        created_at                  INTEGER NOT NULL,
+        CHECK ((token_endpoint_auth_method = 'none') = (secret_hash IS NULL))
+      ) STRICT;
+
+      CREATE TABLE authorization_codes (
+        hash            TEXT    PRIMARY KEY,
+        client_id       TEXT    NOT NULL,
+        user_id         TEXT    NOT NULL,
+        redirect_uri    TEXT    NOT NULL,
+        code_challenge  TEXT    NOT NULL,
+        scopes          TEXT    NOT NULL CHECK (json_type(scopes) = 'array'),
+        resource        TEXT    NOT NULL,
+        expires_at      INTEGER NOT NULL,
+        used_at         INTEGER,
+        grant_id        TEXT
+      ) STRICT;
+      CREATE INDEX authorization_codes_expiry ON authorization_codes (expires_at);
+      CREATE INDEX authorization_codes_user ON authorization_codes (user_id);
+      CREATE INDEX authorization_codes_client ON authorization_codes (client_id);
+
+      CREATE TABLE grants (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        id          TEXT    NOT NULL UNIQUE,
+        client_id   TEXT    NOT NULL,
+        user_id     TEXT    NOT NULL,
+        scopes      TEXT    NOT NULL CHECK (json_type(scopes) = 'array'),
+        resource    TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL CHECK (expires_at > created_at),
+        revoked_at  INTEGER
+      ) STRICT;
+      CREATE INDEX grants_user ON grants (user_id, created_at DESC);
+      CREATE INDEX grants_client ON grants (client_id, created_at DESC);
+      CREATE INDEX grants_expiry ON grants (expires_at);
+
+      CREATE TABLE refresh_tokens (
+        hash            TEXT    PRIMARY KEY,
+        grant_id        TEXT    NOT NULL REFERENCES grants (id) ON DELETE CASCADE,
+        state           TEXT    NOT NULL CHECK (state IN ('current', 'retired')),
+        issued_at       INTEGER NOT NULL,
+        rotated_at      INTEGER,
+        successor_hash  TEXT,
+        CHECK ((state = 'current') = (rotated_at IS NULL AND successor_hash IS NULL))
+      ) STRICT;
+      CREATE INDEX refresh_tokens_grant ON refresh_tokens (grant_id);
+      CREATE UNIQUE INDEX refresh_tokens_one_current ON refresh_tokens (grant_id) WHERE state = 'current';
+
+      CREATE TABLE consents (
+        user_id     TEXT    NOT NULL,
+        client_id   TEXT    NOT NULL,
+        scopes      TEXT    NOT NULL CHECK (json_type(scopes) = 'array'),
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (user_id, client_id)
+      ) STRICT;
+      CREATE INDEX consents_client ON consents (client_id);
+
+      CREATE TABLE signing_keys (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        kid           TEXT    NOT NULL UNIQUE,
+        alg           TEXT    NOT NULL CHECK (alg = 'ES256'),
+        public_jwk    TEXT    NOT NULL CHECK (json_type(public_jwk) = 'object' AND json_type(public_jwk, '$.d') IS NULL),
+        private_jwk   TEXT    NOT NULL CHECK (private_jwk GLOB 'plain:*' OR private_jwk GLOB 'aes256gcm:*'),
+        created_at    INTEGER NOT NULL,
+        activates_at  INTEGER NOT NULL,
+        retires_at    INTEGER
+      ) STRICT;
+
+      CREATE TABLE server_secret (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        secret      TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE rate_limits (
+        key             TEXT    NOT NULL,
+        window_seconds  INTEGER NOT NULL CHECK (window_seconds > 0),
+        window_start    INTEGER NOT NULL,
+        expires_at      INTEGER NOT NULL,
+        count           INTEGER NOT NULL CHECK (count >= 1),
+        PRIMARY KEY (key, window_seconds)
+      ) STRICT;
+      CREATE INDEX rate_limits_expiry ON rate_limits (expires_at);
+
+      CREATE TABLE cimd_cache (
+        url         TEXT    PRIMARY KEY,
+        document    TEXT    NOT NULL CHECK (json_type(document) = 'object'),
+        expires_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX cimd_cache_expiry ON cimd_cache (expires_at);
+    `,
+  },
 ];
 
 /** Version of the newest migration this code knows. */

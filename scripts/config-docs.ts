@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { SERVE_OPTIONS } from '../src/core/config.js';
 
 export function renderConfigurationReference(): string {
-  const rows = SERVE_OPTIONS.map((o) => `| \`${o.flag} <${o.value ?? 'value'}>\` | ${o.env.map((e) => `\`${e}\``).join(', ')} | ${o.default ?? '—'} | ${o.description} |`);
+  const rows = SERVE_OPTIONS.map((o) => `| ${o.flag ? `\`${o.flag} <${o.value ?? 'value'}>\`` : '(environment only)'} | ${o.env.map((e) => `\`${e}\``).join(', ')} | ${o.default ?? '—'} | ${o.description} |`);
   return [
     '# Configuration reference',
     '',

@@ -23,6 +23,8 @@ export interface ServerOptions {
   logger: Logger;
   allowedHosts?: readonly string[];
   allowedOrigins?: readonly string[];
+  /** The embedded authorization server, when it is on: its paths are answered before the MCP endpoint's. */
+  authorizationServer?: { route(path: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> };
   /** Whether the dependencies (store, JWKS) are reachable, for `/ready`. */
   ready?: () => Promise<boolean>;
 }
@@ -69,6 +71,10 @@ export function createRequestHandler(options: ServerOptions): http.RequestListen
       const ready = options.ready ? await options.ready().catch(() => false) : true;
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
     }
+
+    // The AS's endpoints are public and CORS-open where browsers call them (its router decides), so they
+    // come before the Origin check that guards the MCP endpoint.
+    if (options.authorizationServer && (await options.authorizationServer.route(path, req, res))) return;
 
     const isMcp = path === mcpPath;
     if (!isMcp && !path.startsWith(restPrefix)) throw new HttpError(404, 'not_found', 'No such endpoint');

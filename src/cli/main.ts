@@ -1,10 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { SERVE_OPTIONS, loadConfig, type RawConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
+import { registerAdminCommands } from './admin.js';
 import { serve } from './serve.js';
-
-const NEEDS_ISSUER =
-  'serve needs an authorization server: set --issuer (OAUTH_ISSUER) to your IdP, or OKTA_DOMAIN (+ OKTA_AUTH_SERVER_ID); the embedded authorization server is not built yet';
 
 /**
  * The `portcullis` command line. Returns the process exit code: 0 done, 1 failure, 2 bad configuration.
@@ -16,8 +14,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('portcullis').description('OAuth 2.1 in front of MCP servers').exitOverride();
   let exitCode = 0;
 
-  const serveCommand = program.command('serve').description('the incident tracker behind the resource server').option('--config <file>', 'JSON config file (flags win over env, env over the file)');
+  const serveCommand = program.command('serve').description('the incident tracker behind the resource server, with the embedded authorization server unless --issuer is set').option('--config <file>', 'JSON config file (flags win over env, env over the file)');
   for (const spec of SERVE_OPTIONS) {
+    if (!spec.flag) continue; // secrets come from the environment only
     const description = `${spec.description} [${spec.env.join(', ')}]${spec.default ? ` (default: ${spec.default})` : ''}`;
     serveCommand.option(`${spec.flag} <${spec.value ?? 'value'}>`, description);
   }
@@ -25,11 +24,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     const result = loadConfig(options, process.env, options.config);
     if (!result.ok) {
       for (const problem of result.problems) process.stderr.write(`portcullis: ${problem}\n`);
-      exitCode = 2;
-      return;
-    }
-    if (!result.config.issuer) {
-      process.stderr.write(`portcullis: ${NEEDS_ISSUER}\n`);
       exitCode = 2;
       return;
     }
@@ -42,7 +36,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = 1;
       return;
     }
-    process.stderr.write(`Portcullis is serving the incident tracker at ${running.url}\n`);
+    process.stderr.write(`${running.banner}\n`);
     await new Promise<void>((resolve) => {
       const stop = (): void => {
         process.off('SIGINT', stop);
@@ -53,6 +47,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.on('SIGTERM', stop);
     });
   });
+
+  registerAdminCommands(program, (code) => (exitCode = code));
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,9 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { registerIncidents, seedIncidents } from '../apps/incidents/index.js';
+import { createAuthorizationServer, type AuthorizationServer } from '../authorization-server/create.js';
 import type { TokenVerifier } from '../core/auth.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
+import { publicBaseUrl, resourceUrl } from '../core/urls.js';
 import { Registry } from '../mcp/registry.js';
 import { McpServer } from '../mcp/server.js';
 import { Guard } from '../resource-server/guard.js';
@@ -11,10 +13,13 @@ import { metadataPaths, protectedResourceMetadata } from '../resource-server/met
 import { createRequestHandler } from '../server.js';
 import { openStore } from '../stores/open.js';
 import { cachedVerifier, createIntrospectionVerifier, createJwtVerifier, resolveJwksUri } from '../verifiers/index.js';
+import { banner } from './banner.js';
 
 export interface Running {
   /** The MCP endpoint URL (`PUBLIC_URL/mcp`). */
   url: string;
+  /** What to print for a person at start-up. */
+  banner: string;
   close(): Promise<void>;
 }
 
@@ -22,11 +27,11 @@ export interface Running {
 const BASIC_SCOPES = ['incidents:read'];
 
 /**
- * Starts the incident tracker behind the resource server with an external authorization server.
- * Resolves once it listens; `close()` stops it and closes the store.
+ * Starts the incident tracker behind the resource server: with the embedded authorization server, or
+ * with an external one when `config.issuer` is set (then the AS endpoints are 404). Resolves once it
+ * listens; `close()` stops it and closes the store.
  */
 export async function serve(config: Config, logger: Logger): Promise<Running> {
-  if (!config.issuer) throw new Error('no issuer'); // checked by the CLI before calling
   const store = await openStore(config.store, { logger });
   const server = http.createServer();
   try {
@@ -38,18 +43,39 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
     });
-    const { port } = server.address() as AddressInfo;
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const publicUrl = config.publicUrl ?? `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
-    const resource = new URL(`${publicUrl}/mcp`);
-    const audience = config.audience ?? resource.href;
-    if (audience !== resource.href) {
-      logger.warn({ audience, resource: resource.href }, 'the enforced audience differs from the resource URL that MCP clients send as `resource`; make your IdP issue tokens for that audience to these clients');
+    const base = publicBaseUrl(config, (server.address() as AddressInfo).port);
+    const resource = resourceUrl(base);
+    const scopes = [...new Set([...registry.scopes(), ...config.requiredScopes])].sort();
+
+    let issuer: string;
+    let inner: TokenVerifier;
+    let embedded: AuthorizationServer | undefined;
+    if (config.issuer) {
+      issuer = config.issuer;
+      const audience = config.audience ?? resource.href;
+      if (audience !== resource.href) {
+        logger.warn({ audience, resource: resource.href }, 'the enforced audience differs from the resource URL that MCP clients send as `resource`; make your IdP issue tokens for that audience to these clients');
+      }
+      inner = await createVerifier(config, config.issuer, audience);
+    } else {
+      issuer = base;
+      embedded = await createAuthorizationServer({
+        store,
+        issuer,
+        resource: resource.href,
+        scopes,
+        logger,
+        secret: config.secret,
+        adminPassword: config.adminPassword,
+        accessTokenTtl: config.accessTokenTtl,
+        refreshGraceSeconds: config.refreshGraceSeconds,
+        registrationPerMinute: config.registrationLimit,
+        cimdAllowedHosts: config.cimdAllowedHosts,
+      });
+      inner = embedded.verifier;
     }
 
-    const inner = await createVerifier(config, config.issuer, audience);
     const verifier = cachedVerifier(inner);
-    const scopes = [...new Set([...registry.scopes(), ...config.requiredScopes])].sort();
     const metadataUrl = `${resource.origin}${metadataPaths(resource).suffixed}`;
     const guard = new Guard({ verifier, resourceMetadataUrl: metadataUrl, requiredScopes: config.requiredScopes, challengeScopes: BASIC_SCOPES, knownScopes: scopes });
     const mcp = new McpServer({ registry, info: { name: 'portcullis-incidents', title: 'Portcullis incident tracker', version: '0.1.0' }, logger });
@@ -59,17 +85,19 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         mcp,
         guard,
         resource,
-        metadata: protectedResourceMetadata({ resource: resource.href, authorizationServers: [config.issuer], scopes, resourceName: 'Portcullis incident tracker' }),
+        metadata: protectedResourceMetadata({ resource: resource.href, authorizationServers: [issuer], scopes, resourceName: 'Portcullis incident tracker' }),
         logger,
+        authorizationServer: embedded,
         allowedHosts: config.allowedHosts,
         allowedOrigins: config.allowedOrigins,
         // Ready when the store answers and, for JWT, a usable signing key is known.
         ready: async () => (await store.incidents.count()) >= 0 && ('ready' in inner ? Boolean(inner.ready) : true),
       }),
     );
-    logger.info({ url: resource.href, metadata: metadataUrl, issuer: config.issuer, store: store.kind }, 'listening');
+    logger.info({ url: resource.href, metadata: metadataUrl, issuer, embedded: embedded !== undefined, store: store.kind }, 'listening');
     return {
       url: resource.href,
+      banner: banner({ resource: resource.href, metadataUrl, issuer, embedded: embedded !== undefined, admin: embedded?.admin }),
       async close() {
         mcp.close();
         server.closeAllConnections();

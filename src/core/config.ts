@@ -7,7 +7,8 @@ import { z } from 'zod';
  */
 export interface OptionSpec {
   key: keyof RawConfig;
-  flag: string;
+  /** Absent for secrets, which are read from the environment only (a flag would show in `ps`). */
+  flag?: string;
   env: readonly string[];
   value?: string;
   description: string;
@@ -36,6 +37,12 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'allowedOrigins', flag: '--allowed-origins', env: ['PORTCULLIS_ALLOWED_ORIGINS'], value: 'list', description: 'browser origins allowed besides PUBLIC_URL and loopback' },
   { key: 'allowedHosts', flag: '--allowed-hosts', env: ['PORTCULLIS_ALLOWED_HOSTS'], value: 'list', description: 'Host header values allowed besides PUBLIC_URL and loopback' },
   { key: 'logLevel', flag: '--log-level', env: ['LOG_LEVEL'], value: 'level', default: 'info', description: `${LOG_LEVELS.join(', ')}; JSON lines on stdout` },
+  { key: 'refreshGraceSeconds', flag: '--refresh-grace-seconds', env: ['PORTCULLIS_REFRESH_GRACE_SECONDS'], value: 's', default: '30', description: 'embedded AS: reuse of a just-rotated refresh token by its client within this many seconds returns the same successor; 0 = off' },
+  { key: 'accessTokenTtl', flag: '--access-token-ttl', env: ['PORTCULLIS_ACCESS_TOKEN_TTL'], value: 's', default: '3600', description: 'embedded AS: access-token lifetime in seconds' },
+  { key: 'registrationLimit', flag: '--registration-limit', env: ['PORTCULLIS_REGISTRATION_LIMIT'], value: 'n', default: '30', description: 'embedded AS: dynamic registrations allowed per client address per minute' },
+  { key: 'cimdAllowedHosts', flag: '--cimd-allowed-hosts', env: ['PORTCULLIS_CIMD_ALLOWED_HOSTS'], value: 'list', description: 'embedded AS: hosts whose client ID metadata documents may be fetched despite the SSRF rules (e.g. a test server on loopback)' },
+  { key: 'secret', env: ['PORTCULLIS_SECRET'], value: 'secret', description: 'embedded AS: server secret (32+ characters) that encrypts private keys at rest; without it they are stored unencrypted and start-up warns' },
+  { key: 'adminPassword', env: ['PORTCULLIS_ADMIN_PASSWORD'], value: 'password', default: 'random, printed once', description: 'embedded AS: password of the first user `admin` on an empty store (ignored once users exist)' },
   { key: 'oktaDomain', flag: '--okta-domain', env: ['OKTA_DOMAIN'], value: 'host', description: 'Okta shorthand: issuer https://DOMAIN/oauth2/OKTA_AUTH_SERVER_ID, provider okta' },
   { key: 'oktaAuthServerId', flag: '--okta-auth-server-id', env: ['OKTA_AUTH_SERVER_ID'], value: 'id', default: 'default', description: 'Okta custom authorization server id' },
   { key: 'oktaIssuer', flag: '--okta-issuer', env: ['OKTA_ISSUER'], value: 'url', description: 'Okta issuer, when it is not DOMAIN/oauth2/ID' },
@@ -44,7 +51,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
 export type RawConfig = Partial<Record<
   | 'port' | 'host' | 'publicUrl' | 'store' | 'issuer' | 'audience' | 'jwksUri' | 'provider' | 'algorithms' | 'requireAtJwt'
   | 'introspectionUrl' | 'clientId' | 'clientSecret' | 'requiredScopes' | 'allowedOrigins' | 'allowedHosts' | 'logLevel'
-  | 'oktaDomain' | 'oktaAuthServerId' | 'oktaIssuer',
+  | 'oktaDomain' | 'oktaAuthServerId' | 'oktaIssuer'
+  | 'refreshGraceSeconds' | 'accessTokenTtl' | 'registrationLimit' | 'cimdAllowedHosts' | 'secret' | 'adminPassword',
   string
 >>;
 
@@ -72,6 +80,12 @@ const Schema = z.object({
   oktaDomain: z.string().regex(/^[a-z0-9.-]+$/i, 'must be a host name such as dev-123.okta.com').optional(),
   oktaAuthServerId: z.string().min(1).default('default'),
   oktaIssuer: httpUrl.optional(),
+  refreshGraceSeconds: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0).max(3600).default(30),
+  accessTokenTtl: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(60).max(86400).default(3600),
+  registrationLimit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1).max(100000).default(30),
+  cimdAllowedHosts: list.default([]),
+  secret: z.string().min(32, 'must be at least 32 characters (use e.g. `openssl rand -base64 32`)').optional(),
+  adminPassword: z.string().min(8, 'must be at least 8 characters').optional(),
 });
 
 type Parsed = z.infer<typeof Schema>;
@@ -114,7 +128,7 @@ export function loadConfig(flags: RawConfig, env: NodeJS.ProcessEnv, configFile?
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const spec = SERVE_OPTIONS.find((s) => s.key === issue.path[0]);
-      const name = spec ? `${spec.flag} / ${spec.env.join(' / ')}` : String(issue.path[0]);
+      const name = spec ? [spec.flag, ...spec.env].filter(Boolean).join(' / ') : String(issue.path[0]);
       problems.push(`${name}: ${issue.message}`);
     }
     return { ok: false, problems };

@@ -1,0 +1,32 @@
+import type { BootstrapResult } from '../authorization-server/users.js';
+
+export interface BannerFacts {
+  resource: string;
+  metadataUrl: string;
+  issuer: string;
+  embedded: boolean;
+  admin: BootstrapResult | undefined;
+}
+
+/**
+ * The start-up banner for a person (stderr; the JSON logs stay on stdout): the MCP URL, the metadata
+ * URLs, the first login when this start created it (the only time the password is shown), and a client
+ * configuration to paste.
+ */
+export function banner(facts: BannerFacts): string {
+  const lines = [
+    '',
+    `  Portcullis is serving the incident tracker at ${facts.resource}`,
+    '',
+    `  Protected resource metadata   ${facts.metadataUrl}`,
+    facts.embedded
+      ? `  Authorization server (built-in) ${facts.issuer}/.well-known/oauth-authorization-server`
+      : `  Authorization server          ${facts.issuer}`,
+  ];
+  if (facts.admin?.created) {
+    lines.push('', `  First login: ${facts.admin.username} / ${facts.admin.password}${facts.admin.generated ? '   (shown once: write it down, or set PORTCULLIS_ADMIN_PASSWORD)' : ''}`);
+  }
+  const config = { mcpServers: { incidents: { type: 'http', url: facts.resource } } };
+  lines.push('', '  Client configuration (Claude, VS Code, Cursor…):', ...JSON.stringify(config, null, 2).split('\n').map((l) => `    ${l}`), '');
+  return lines.join('\n');
+}

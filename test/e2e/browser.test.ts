@@ -1,0 +1,135 @@
+/**
+ * A real browser through the real pages (issue 3, done-when): Debian's Chromium, driven by playwright-core,
+ * opens the authorization URL of a loopback client, fails a login once, logs in, consents, and ends on the
+ * client's loopback redirect URI with a code that the token endpoint accepts. A screenshot of each page is
+ * kept under test-artifacts/browser/.
+ *
+ * This is also the test of the CSP decision: Chromium applies `form-action` to the redirect that answers a
+ * form POST, so the consent page's 303 to the client (another origin: another port) only lands because the
+ * page's CSP lists the redirect origin. Any CSP violation on any page (the hashed stylesheet included)
+ * fails the test.
+ *
+ * Skips, saying why, when Chromium or playwright-core is not installed.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { addLoginUser, authorizationRequest, PASSWORD } from '../authorization-server/authorize-helpers.js';
+import { addClient, post, startServer } from '../authorization-server/helpers.js';
+
+/** Debian's Chromium; `PORTCULLIS_CHROMIUM` points elsewhere (another distribution, macOS). */
+const CHROMIUM = process.env.PORTCULLIS_CHROMIUM || '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'browser');
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+type Playwright = typeof import('playwright-core');
+
+async function loadPlaywright(): Promise<{ playwright?: Playwright; skip?: string }> {
+  if (!existsSync(CHROMIUM)) return { skip: `Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium, or set PORTCULLIS_CHROMIUM)` };
+  try {
+    return { playwright: await import('playwright-core') };
+  } catch {
+    return { skip: 'playwright-core is not installed (it is a devDependency: npm install)' };
+  }
+}
+
+const { playwright, skip } = await loadPlaywright();
+
+test('Chromium logs in and consents through the real pages and lands on the loopback redirect with a code', { skip: skip ?? false, timeout: 180_000 }, async () => {
+  const as = await startServer();
+  // The client's loopback listener (RFC 8252 §7.3): registered without a port, reached on whatever port it got.
+  const arrivals: URL[] = [];
+  const callback = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/callback') arrivals.push(url); // not /favicon.ico
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end('<!doctype html><title>Client</title><h1>Signed in</h1><p>The application received the authorization response.</p>');
+  });
+  await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
+  const redirectUri = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
+  const profile = await mkdtemp(join(tmpdir(), 'portcullis-chromium-'));
+  await mkdir(ARTIFACTS, { recursive: true });
+
+  const context = await playwright!.chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, viewport: { width: 800, height: 900 } });
+  try {
+    const client = await addClient(as, { redirectUris: ['http://127.0.0.1/callback'] });
+    const user = await addLoginUser(as, ['incidents:read', 'incidents:write'], 'browser-user');
+    const request = authorizationRequest(client.clientId, { redirect_uri: redirectUri, scope: 'incidents:read incidents:write' });
+
+    const page = context.pages()[0] ?? (await context.newPage());
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') violations.push(message.text());
+    });
+
+    // 1. The login page.
+    const first = await page.goto(`${as.origin}/oauth/authorize?${request.query}`);
+    assert.equal(first?.status(), 200);
+    assert.equal(first?.headers()['x-frame-options'], 'DENY');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, '01-login.png'), fullPage: true });
+
+    // 2. A wrong password: the same page, one message for both mistakes.
+    await page.getByLabel('Username').fill(user.username);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').waitFor();
+    assert.equal((await page.getByRole('alert').textContent())?.trim(), 'Invalid username or password.');
+    assert.equal(await page.getByLabel('Username').inputValue(), user.username);
+    await page.screenshot({ path: join(ARTIFACTS, '02-login-failed.png'), fullPage: true });
+
+    // 3. The right password: the consent page.
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Allow' }).waitFor();
+    const consentText = await page.locator('main').innerText();
+    assert.match(consentText, /Test client/);
+    assert.match(consentText, new RegExp(`127\\.0\\.0\\.1:${new URL(redirectUri).port}`));
+    assert.match(consentText, /incidents:read/);
+    assert.match(consentText, /incidents:write/);
+    const cookies = await context.cookies(as.origin);
+    const session = cookies.find((cookie) => cookie.name === 'portcullis-session');
+    assert.ok(session, 'the session cookie');
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, 'Lax');
+    await page.screenshot({ path: join(ARTIFACTS, '03-consent.png'), fullPage: true });
+
+    // 4. Allow: a 303 from the form POST to the client's origin, which form-action must permit.
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL((url) => url.origin === new URL(redirectUri).origin, { timeout: 15_000 });
+    await page.getByRole('heading', { name: 'Signed in' }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, '04-client-callback.png'), fullPage: true });
+
+    const landed = new URL(page.url());
+    assert.equal(`${landed.origin}${landed.pathname}`, redirectUri);
+    const code = landed.searchParams.get('code');
+    assert.ok(code, `a code in ${page.url()}`);
+    assert.equal(landed.searchParams.get('state'), request.state);
+    assert.equal(landed.searchParams.get('iss'), as.issuer);
+    assert.equal(arrivals.length, 1);
+    assert.deepEqual(violations, [], 'no console errors: no CSP violation (stylesheet hash, form-action)');
+
+    const token = await post(as, '/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: request.verifier, client_id: client.clientId });
+    assert.equal(token.status, 200, token.text);
+    assert.equal(token.body.scope, 'incidents:read incidents:write');
+
+    // 5. Again in the same browser: signed in and consent remembered, so straight back with a new code.
+    const again = authorizationRequest(client.clientId, { redirect_uri: redirectUri, scope: 'incidents:read' });
+    await page.goto(`${as.origin}/oauth/authorize?${again.query}`);
+    await page.waitForURL((url) => url.origin === new URL(redirectUri).origin, { timeout: 15_000 });
+    const second = new URL(page.url());
+    assert.ok(second.searchParams.get('code'));
+    assert.equal(second.searchParams.get('state'), again.state);
+    assert.deepEqual(violations, []);
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+    await new Promise<void>((resolve) => callback.close(() => resolve()));
+    await as.close();
+  }
+});

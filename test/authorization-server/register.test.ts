@@ -57,8 +57,8 @@ describe('dynamic client registration (RFC 7591)', () => {
     });
   }
 
-  it('accepts https, loopback http and reverse-domain private-use redirect URIs', async () => {
-    const uris = ['https://app.example/cb', 'http://127.0.0.1:3000/cb', 'http://[::1]/cb', 'http://localhost:8080/cb', 'com.example.app:/oauth/cb', 'com.example.app://cb'];
+  it('accepts https, loopback http and private-use redirect URIs, reverse-domain or single-label as Cursor uses', async () => {
+    const uris = ['https://app.example/cb', 'http://127.0.0.1:3000/cb', 'http://[::1]/cb', 'http://localhost:8080/cb', 'com.example.app:/oauth/cb', 'com.example.app://cb', 'cursor://anysphere.cursor-retrieval/oauth/callback'];
     const result = await register(as, { ...valid, redirect_uris: uris });
     assert.equal(result.status, 201, result.text);
     assert.deepEqual(result.body.redirect_uris, uris);
@@ -75,7 +75,8 @@ describe('dynamic client registration (RFC 7591)', () => {
     ['data:', ['data:text/html,<script>alert(1)</script>']],
     ['file:', ['file:///etc/passwd']],
     ['vbscript:', ['vbscript:msgbox(1)']],
-    ['a dotless private-use scheme', ['myapp:/callback']],
+    ['ws:', ['ws://127.0.0.1/cb']],
+    ['mailto:', ['mailto:someone@example.com']],
     ['credentials', ['https://user:pw@app.example/cb']],
     ['not a URI', ['not a uri']],
     ['non-ASCII', ['https://app.example/cb/é']],

@@ -9,11 +9,16 @@ export const CLIENT_METADATA_LIMITS = { redirectUris: 10, uriLength: 2000, nameL
 /** Grant types a client acting for a user may have (issue 3: `client_credentials` clients are made by an admin). */
 const USER_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
 /** Schemes that run code or read local data when "navigated" to: never a redirect target. */
-const DANGEROUS_SCHEMES = new Set(['javascript', 'data', 'file', 'vbscript', 'blob', 'about', 'filesystem']);
+const DANGEROUS_SCHEMES = new Set(['javascript', 'data', 'file', 'vbscript', 'blob', 'about', 'filesystem', 'view-source', 'ws', 'wss', 'ftp', 'mailto', 'tel', 'sms']);
 /** RFC 8252 §7.3 (and §8.3's `localhost`, which real clients use): the hosts of an `http` loopback redirect. */
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-/** RFC 3986 §3.1 scheme syntax; RFC 8252 §7.1 private-use schemes are reverse domain names, so they hold a dot. */
-const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+$/;
+/**
+ * RFC 3986 §3.1 scheme syntax. RFC 8252 §7.1 asks apps for reverse-domain schemes (`com.example.app`), but
+ * real MCP clients register single-label ones (Cursor: `cursor://…`); refusing them would lock those
+ * clients out while protecting nothing the consent page (which shows the redirect) does not, so any
+ * private-use scheme outside {@link DANGEROUS_SCHEMES} is accepted.
+ */
+const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+.-]*$/;
 const CONTROL = /\p{Cc}/u;
 
 /** Client metadata after validation, in the shape of a `ClientRecord`. */
@@ -41,7 +46,7 @@ export interface ClientMetadataPolicy {
  * checking every field it uses explicitly and ignoring the ones it does not understand (§2: "MUST ignore").
  * Throws `invalid_redirect_uri` or `invalid_client_metadata` (400, RFC 7591 §3.2.2).
  *
- * - `redirect_uris`: 1 to 10, each https, http on a loopback host, or a private-use scheme with a dot
+ * - `redirect_uris`: 1 to 10, each https, http on a loopback host, or a private-use scheme
  *   (RFC 8252 §7.1–7.3); no fragment (RFC 6749 §3.1.2), no credentials, no `javascript:`/`data:`/`file:`.
  * - `grant_types`: `authorization_code` (default) and `refresh_token` only; `client_credentials` clients
  *   are created by an admin. `response_types`: `code` only (§2.1 consistency with the grant types).
@@ -124,7 +129,7 @@ export function checkRedirectUri(uri: string): void {
     if (!LOOPBACK_HOSTS.has(url.hostname)) throw redirectError('http redirect URIs are allowed only on a loopback host (127.0.0.1, [::1], localhost)');
     return;
   }
-  if (!PRIVATE_USE_SCHEME.test(scheme)) throw redirectError('A redirect URI must be https, http on loopback, or a private-use scheme named after a reverse domain (com.example.app:/callback)');
+  if (!PRIVATE_USE_SCHEME.test(scheme)) throw redirectError('A redirect URI must be https, http on loopback, or a private-use scheme (com.example.app:/callback)');
 }
 
 function scopeOf(value: unknown, ctx: Pick<AuthorizationServerContext, 'scopes'>): string | undefined {

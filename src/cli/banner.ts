@@ -18,13 +18,19 @@ export function banner(facts: BannerFacts): string {
     '',
     `  Portcullis is serving the incident tracker at ${facts.resource}`,
     '',
-    `  Protected resource metadata   ${facts.metadataUrl}`,
+    `  Protected resource metadata  ${facts.metadataUrl}`,
     facts.embedded
-      ? `  Authorization server (built-in) ${facts.issuer}/.well-known/oauth-authorization-server`
-      : `  Authorization server          ${facts.issuer}`,
+      ? `  Authorization server         ${facts.issuer}/.well-known/oauth-authorization-server (built in)`
+      : `  Authorization server         ${facts.issuer}`,
   ];
   if (facts.admin?.created) {
-    lines.push('', `  First login: ${facts.admin.username} / ${facts.admin.password}${facts.admin.generated ? '   (shown once: write it down, or set PORTCULLIS_ADMIN_PASSWORD)' : ''}`);
+    // A password the operator chose is not echoed: stderr often ends up in a log collector.
+    lines.push(
+      '',
+      facts.admin.generated
+        ? `  First login: ${facts.admin.username} / ${facts.admin.password}   (shown once: write it down, or set PORTCULLIS_ADMIN_PASSWORD)`
+        : `  First login: ${facts.admin.username} (password from PORTCULLIS_ADMIN_PASSWORD)`,
+    );
   }
   const config = { mcpServers: { incidents: { type: 'http', url: facts.resource } } };
   lines.push('', '  Client configuration (Claude, VS Code, Cursor…):', ...JSON.stringify(config, null, 2).split('\n').map((l) => `    ${l}`), '');

@@ -17,21 +17,32 @@ export interface ServeProcess {
 
 const BIN = new URL('../../bin/portcullis.js', import.meta.url).pathname;
 
+/** Variables of the machine running the tests that would configure serve behind the test's back. */
+export const CONFIG_VARIABLES = /^(PORTCULLIS_|OAUTH_|OKTA_|MCP_)|^(PORT|HOST|PUBLIC_URL|LOG_LEVEL)$/;
+
 /**
  * Starts `portcullis serve` as a real process (the built CLI, `npm run build` first) on a free loopback
- * port and resolves once it logs that it listens. Rejects with the process's output if it exits first.
+ * port (unless `args` has `--port` or `env` has `PORT`) and resolves once it logs that it listens. Its
+ * configuration is `args` and `env` only (none inherited from the machine). Rejects with the process's
+ * output if it exits first. `cwd` is where a relative default store (`./data/portcullis.db`) lands.
  */
-export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: { cwd?: string } = {}): Promise<ServeProcess> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !CONFIG_VARIABLES.test(name)));
+  const port = args.includes('--port') || env.PORT !== undefined ? [] : ['--port', '0'];
+  const child = spawn(process.execPath, [BIN, 'serve', ...port, ...args], {
+    env: { ...inherited, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   const logs: Record<string, unknown>[] = [];
   let text = '';
   child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start in 15 s:\n${text}`)), 15_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not start in 15 s:\n${text}`));
+    }, 15_000);
     lines.on('line', (line) => {
       text += `${line}\n`;
       try {

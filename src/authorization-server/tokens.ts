@@ -1,8 +1,7 @@
 import { errors, jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { AuthInfo, TokenVerifier } from '../core/auth.js';
-import { OAuthError, unavailable } from '../core/errors.js';
 import { refuseSenderConstrained } from '../verifiers/lib/claims.js';
-import { invalidToken } from '../verifiers/lib/errors.js';
+import { joseRefusal } from '../verifiers/lib/errors.js';
 import { presets, toAuthInfo } from '../verifiers/presets.js';
 import type { AuthorizationServerContext } from './context.js';
 import { randomToken } from './secrets.js';
@@ -111,7 +110,7 @@ export function createEmbeddedVerifier(ctx: VerifyingContext): TokenVerifier {
       try {
         payload = (await jwtVerify(token, getKey, { ...options, currentDate: new Date(ctx.now() * 1000) })).payload;
       } catch (err) {
-        throw refusal(err);
+        throw joseRefusal(err);
       }
       refuseSenderConstrained(payload);
       return toAuthInfo(presets.generic, payload);
@@ -119,23 +118,4 @@ export function createEmbeddedVerifier(ctx: VerifyingContext): TokenVerifier {
   };
 }
 
-const CLAIM_REFUSALS: Readonly<Record<string, string>> = {
-  iss: 'The access token was not issued by this authorization server',
-  aud: 'The access token is not meant for this resource',
-  nbf: 'The access token is not valid yet',
-  exp: 'The access token has no expiry',
-  typ: 'The access token is not a JWT access token (typ at+jwt)',
-};
 
-/** Maps a failure to its wire error; jose's errors stay out of `cause` because they carry the claims. */
-function refusal(err: unknown): OAuthError {
-  if (err instanceof OAuthError) return err;
-  if (err instanceof errors.JWTExpired) return invalidToken('The access token expired', err.message);
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    return invalidToken(CLAIM_REFUSALS[err.claim] ?? 'The access token is not acceptable', `${err.message} (${err.reason})`);
-  }
-  if (err instanceof errors.JOSEAlgNotAllowed) return invalidToken('The access token is signed with an algorithm this resource does not accept', err.message);
-  if (err instanceof errors.JWKSNoMatchingKey) return invalidToken('The access token is signed with an unknown key', err.message);
-  if (err instanceof errors.JOSEError) return invalidToken('The access token is invalid', `${err.code}: ${err.message}`);
-  return unavailable(`unexpected error while verifying an embedded access token: ${err instanceof Error ? err.message : String(err)}`, err);
-}

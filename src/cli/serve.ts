@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { registerIncidents, seedIncidents } from '../apps/incidents/index.js';
+import { OAUTH_ADMIN_SCOPES, registerOAuthAdminTools } from '../apps/oauth-admin/index.js';
 import { createAuthorizationServer, type AuthorizationServer } from '../authorization-server/create.js';
 import type { TokenVerifier } from '../core/auth.js';
 import type { Config } from '../core/config.js';
@@ -9,7 +10,7 @@ import { publicBaseUrl, resourceUrl } from '../core/urls.js';
 import { Registry } from '../mcp/registry.js';
 import { McpServer } from '../mcp/server.js';
 import { Guard } from '../resource-server/guard.js';
-import { metadataPaths, protectedResourceMetadata } from '../resource-server/metadata.js';
+import { metadataPaths, protectedResourceMetadataDocument } from '../resource-server/metadata.js';
 import { createRequestHandler } from '../server.js';
 import { openStore } from '../stores/open.js';
 import { cachedVerifier, createIntrospectionVerifier, createJwtVerifier, resolveJwksUri } from '../verifiers/index.js';
@@ -28,8 +29,9 @@ const BASIC_SCOPES = ['incidents:read'];
 
 /**
  * Starts the incident tracker behind the resource server: with the embedded authorization server, or
- * with an external one when `config.issuer` is set (then the AS endpoints are 404). Resolves once it
- * listens; `close()` stops it and closes the store.
+ * with an external one when `config.issuer` is set (then the AS endpoints are 404). The OAuth management
+ * tools (scope `mcp:admin`) come after the tracker's. Resolves once it listens; `close()` stops it and
+ * closes the store.
  */
 export async function serve(config: Config, logger: Logger): Promise<Running> {
   const store = await openStore(config.store, { logger });
@@ -45,7 +47,9 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     });
     const base = publicBaseUrl(config, (server.address() as AddressInfo).port);
     const resource = resourceUrl(base);
-    const scopes = [...new Set([...registry.scopes(), ...config.requiredScopes])].sort();
+    // The admin tools need the verifier and the metadata, which need these scopes: their scope is
+    // counted in now and checked against the registry once they are registered.
+    const scopes = [...new Set([...registry.scopes(), ...OAUTH_ADMIN_SCOPES, ...config.requiredScopes])].sort();
 
     let issuer: string;
     let inner: TokenVerifier;
@@ -77,6 +81,25 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
 
     const verifier = cachedVerifier(inner);
     const metadataUrl = `${resource.origin}${metadataPaths(resource).suffixed}`;
+    const metadata = protectedResourceMetadataDocument({ resource: resource.href, authorizationServers: [issuer], scopes, resourceName: 'Portcullis incident tracker' });
+    registerOAuthAdminTools(registry, {
+      resource: resource.href,
+      issuer,
+      protectedResourceMetadata: metadata,
+      verifier,
+      ...(embedded ? { authorizationServer: embedded } : {}),
+      configuration: {
+        tokenValidation: embedded ? 'embedded' : config.introspectionUrl ? 'introspection' : 'jwt',
+        provider: config.provider,
+        audience: embedded ? resource.href : (config.audience ?? resource.href),
+        requiredScopes: config.requiredScopes,
+        challengeScopes: [...new Set([...config.requiredScopes, ...BASIC_SCOPES])],
+        store: store.kind,
+        keysEncrypted: config.secret !== undefined,
+      },
+    });
+    const unpublished = registry.scopes().filter((scope) => !scopes.includes(scope));
+    if (unpublished.length > 0) throw new Error(`scopes missing from scopes_supported: ${unpublished.join(' ')}`);
     const guard = new Guard({ verifier, resourceMetadataUrl: metadataUrl, requiredScopes: config.requiredScopes, challengeScopes: BASIC_SCOPES, knownScopes: scopes });
     const mcp = new McpServer({ registry, info: { name: 'portcullis-incidents', title: 'Portcullis incident tracker', version: '0.1.0' }, logger });
     server.on(
@@ -85,7 +108,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         mcp,
         guard,
         resource,
-        metadata: protectedResourceMetadata({ resource: resource.href, authorizationServers: [issuer], scopes, resourceName: 'Portcullis incident tracker' }),
+        metadata: JSON.stringify(metadata),
         logger,
         authorizationServer: embedded,
         allowedHosts: config.allowedHosts,

@@ -24,6 +24,17 @@ export interface MetadataOptions {
  * const body = protectedResourceMetadata({ resource: 'https://mcp.example.com/mcp', authorizationServers: ['https://idp.example.com'], scopes: ['incidents:read'] });
  */
 export function protectedResourceMetadata(options: MetadataOptions): string {
+  return JSON.stringify(protectedResourceMetadataDocument(options));
+}
+
+/**
+ * The RFC 9728 document as an object (what {@link protectedResourceMetadata} serializes), for code that
+ * reports it, such as the `mcp_oauth_protected_resource_metadata` tool.
+ *
+ * @example
+ * protectedResourceMetadataDocument({ resource, authorizationServers: [issuer], scopes }).authorization_servers; // [issuer]
+ */
+export function protectedResourceMetadataDocument(options: MetadataOptions): ProtectedResourceMetadata {
   const document: ProtectedResourceMetadata = {
     resource: options.resource,
     authorization_servers: [...options.authorizationServers],
@@ -32,7 +43,7 @@ export function protectedResourceMetadata(options: MetadataOptions): string {
   };
   if (options.resourceName) document.resource_name = options.resourceName;
   if (options.documentation) document.resource_documentation = options.documentation;
-  return JSON.stringify(document);
+  return document;
 }
 
 /**

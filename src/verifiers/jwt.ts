@@ -1,8 +1,7 @@
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import type { AuthInfo, TokenVerifier } from '../core/auth.js';
-import { OAuthError, unavailable } from '../core/errors.js';
 import { refuseSenderConstrained } from './lib/claims.js';
-import { invalidToken } from './lib/errors.js';
+import { joseRefusal } from './lib/errors.js';
 import { duration, parseSecureUrl, requireString, type Clock, type Fetch } from './lib/options.js';
 import { RemoteKeySet } from './lib/remote-jwks.js';
 import { resolvePreset, toAuthInfo, type ClaimPreset, type ProviderName } from './presets.js';
@@ -44,13 +43,6 @@ export interface JwtVerifier extends TokenVerifier {
   readonly ready: boolean;
 }
 
-const CLAIM_REFUSALS: Readonly<Record<string, string>> = {
-  iss: 'The access token was not issued by the expected authorization server',
-  aud: 'The access token is not meant for this resource',
-  nbf: 'The access token is not valid yet',
-  exp: 'The access token has no expiry',
-  typ: 'The access token is not a JWT access token (typ at+jwt)',
-};
 
 /**
  * Verifies JWT access tokens against an issuer's remote JWKS (RFC 9068 §4):
@@ -119,7 +111,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       try {
         payload = await verifySigned(token, keys.getKey, { ...verifyOptions, currentDate: new Date(now()) });
       } catch (err) {
-        throw refusal(err);
+        throw joseRefusal(err);
       }
       refuseSenderConstrained(payload);
       return toAuthInfo(preset, payload);
@@ -157,16 +149,3 @@ async function verifySigned(token: string, getKey: JWTVerifyGetKey, options: JWT
   }
 }
 
-/** Maps a failure to its wire error. jose's errors are not attached as `cause`: they carry the claims. */
-function refusal(err: unknown): OAuthError {
-  if (err instanceof OAuthError) return err;
-  if (err instanceof errors.JWTExpired) return invalidToken('The access token expired', err.message);
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    return invalidToken(CLAIM_REFUSALS[err.claim] ?? 'The access token is not acceptable', `${err.message} (${err.reason})`);
-  }
-  if (err instanceof errors.JOSEAlgNotAllowed) return invalidToken('The access token is signed with an algorithm this resource does not accept', err.message);
-  if (err instanceof errors.JWKSNoMatchingKey) return invalidToken('The access token is signed with an unknown key', err.message);
-  if (err instanceof errors.JOSEError) return invalidToken('The access token is invalid', `${err.code}: ${err.message}`);
-  // Not a verdict on the token but a failure of ours: do not grant, do not blame the token.
-  return unavailable(`unexpected error while verifying a JWT: ${err instanceof Error ? err.message : String(err)}`, err);
-}

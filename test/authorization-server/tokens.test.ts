@@ -83,7 +83,7 @@ describe('access tokens (RFC 9068) and the embedded verifier', () => {
 
   it('refuses another issuer, another audience, and a token not yet valid', async () => {
     const { token } = await issueAccessToken(ctx, { subject: 'u', clientId: 'c', scopes: [] });
-    await assertInvalid(createEmbeddedVerifier({ ...ctx, issuer: `${ISSUER}/` }).verify(token), token, /not issued by this authorization server/);
+    await assertInvalid(createEmbeddedVerifier({ ...ctx, issuer: `${ISSUER}/` }).verify(token), token, /not issued by the expected authorization server/);
     await assertInvalid(createEmbeddedVerifier({ ...ctx, resource: 'http://127.0.0.1:9002/mcp' }).verify(token), token, /not meant for this resource/);
     const other = await issueAccessToken(ctx, { subject: 'u', clientId: 'c', scopes: [], resource: 'https://elsewhere.example/mcp' });
     await assertInvalid(createEmbeddedVerifier(ctx).verify(other.token), other.token, /not meant for this resource/);

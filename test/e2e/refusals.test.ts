@@ -152,7 +152,7 @@ describe('metadata and discovery', () => {
       assert.deepEqual(await res.json(), {
         resource: serve.url,
         authorization_servers: [issuer.issuer],
-        scopes_supported: ['incidents:read', 'incidents:write'],
+        scopes_supported: ['incidents:read', 'incidents:write', 'mcp:admin'],
         bearer_methods_supported: ['header'],
         resource_name: 'Portcullis incident tracker',
       });

@@ -16,7 +16,12 @@ export interface TestIssuer {
   close(): Promise<void>;
 }
 
-export async function startIssuer(): Promise<TestIssuer> {
+export interface TestIssuerOptions {
+  /** Reshapes the metadata document it serves (e.g. drops `code_challenge_methods_supported`). */
+  metadata?: (document: Record<string, unknown>) => Record<string, unknown>;
+}
+
+export async function startIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'test-key', alg: 'ES256', use: 'sig' };
   const server = http.createServer((req, res) => {
@@ -26,7 +31,8 @@ export async function startIssuer(): Promise<TestIssuer> {
     }
     if (req.url === '/.well-known/oauth-authorization-server' || req.url === '/.well-known/openid-configuration') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ issuer: state.issuer, jwks_uri: state.jwksUri, authorization_endpoint: `${state.issuer}/authorize`, token_endpoint: `${state.issuer}/token`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256'] }));
+      const document = { issuer: state.issuer, jwks_uri: state.jwksUri, authorization_endpoint: `${state.issuer}/authorize`, token_endpoint: `${state.issuer}/token`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256'] };
+      res.end(JSON.stringify(options.metadata ? options.metadata(document) : document));
       return;
     }
     if (req.url === '/jwks') {

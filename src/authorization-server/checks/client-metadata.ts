@@ -8,6 +8,8 @@ export const CLIENT_METADATA_LIMITS = { redirectUris: 10, uriLength: 2000, nameL
 
 /** Grant types a client acting for a user may have (issue 3: `client_credentials` clients are made by an admin). */
 const USER_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
+/** What an admin may register besides: a client acting for itself (RFC 6749 §4.4). */
+const ADMIN_GRANT_TYPES = [...USER_GRANT_TYPES, 'client_credentials'] as const;
 /** Schemes that run code or read local data when "navigated" to: never a redirect target. */
 const DANGEROUS_SCHEMES = new Set(['javascript', 'data', 'file', 'vbscript', 'blob', 'about', 'filesystem', 'view-source', 'ws', 'wss', 'ftp', 'mailto', 'tel', 'sms']);
 /** RFC 8252 §7.3 (and §8.3's `localhost`, which real clients use): the hosts of an `http` loopback redirect. */
@@ -39,6 +41,11 @@ export interface ClientMetadataPolicy {
   authMethods: readonly TokenEndpointAuthMethod[];
   /** RFC 7591 §2 defaults `token_endpoint_auth_method` to `client_secret_basic`; anonymous clients here are public unless they ask. */
   defaultAuthMethod: TokenEndpointAuthMethod;
+  /**
+   * An admin registers the client (the `mcp_oauth_register_client` tool): `client_credentials` is allowed,
+   * with or without `authorization_code`. Anonymous registration and client ID metadata documents never set it.
+   */
+  admin?: boolean;
 }
 
 /**
@@ -49,7 +56,9 @@ export interface ClientMetadataPolicy {
  * - `redirect_uris`: 1 to 10, each https, http on a loopback host, or a private-use scheme
  *   (RFC 8252 §7.1–7.3); no fragment (RFC 6749 §3.1.2), no credentials, no `javascript:`/`data:`/`file:`.
  * - `grant_types`: `authorization_code` (default) and `refresh_token` only; `client_credentials` clients
- *   are created by an admin. `response_types`: `code` only (§2.1 consistency with the grant types).
+ *   are created by an admin (`policy.admin`: then a client may have `client_credentials` alone, must
+ *   authenticate, and has no redirect URI and no response type). `refresh_token` comes with
+ *   `authorization_code`. `response_types`: `code` only (§2.1 consistency with the grant types).
  * - `scope`: syntax checked; scopes this server does not define are dropped (§3.2.1 lets the server
  *   change requested metadata; the response reports what was accepted).
  *
@@ -61,23 +70,35 @@ export function validateClientMetadata(input: unknown, ctx: Pick<AuthorizationSe
   const body = input as Record<string, unknown>;
 
   const grantTypes = optionalList(body, 'grant_types') ?? ['authorization_code'];
+  const allowed: readonly string[] = policy.admin ? ADMIN_GRANT_TYPES : USER_GRANT_TYPES;
   for (const grant of grantTypes) {
-    if (grant === 'client_credentials') throw metadataError('client_credentials clients cannot register themselves; an admin creates them with `portcullis clients add`');
-    if (!(USER_GRANT_TYPES as readonly string[]).includes(grant)) throw metadataError('Only the authorization_code and refresh_token grant types are supported');
+    if (grant === 'client_credentials' && !policy.admin) throw metadataError('client_credentials clients cannot register themselves; an admin creates them with `portcullis clients add`');
+    if (!allowed.includes(grant)) throw metadataError(`Only the ${allowed.slice(0, -1).join(', ')} and ${allowed.at(-1)!} grant types are supported`);
   }
-  if (!grantTypes.includes('authorization_code')) throw metadataError('grant_types must include authorization_code');
-  const responseTypes = optionalList(body, 'response_types') ?? ['code'];
-  if (responseTypes.length !== 1 || responseTypes[0] !== 'code') throw metadataError('Only the code response type is supported');
+  const code = grantTypes.includes('authorization_code');
+  const machine = grantTypes.includes('client_credentials');
+  if (!code && !machine) throw metadataError(policy.admin ? 'grant_types must include authorization_code or client_credentials' : 'grant_types must include authorization_code');
+  if (!code && grantTypes.includes('refresh_token')) throw metadataError('refresh_token comes with authorization_code');
+  const responseTypes = optionalList(body, 'response_types') ?? (code ? ['code'] : []);
+  if (code ? responseTypes.length !== 1 || responseTypes[0] !== 'code' : responseTypes.length !== 0) {
+    throw metadataError(code ? 'Only the code response type is supported' : 'A client without authorization_code has no response types');
+  }
 
   const method = body.token_endpoint_auth_method ?? policy.defaultAuthMethod;
   if (typeof method !== 'string' || !(policy.authMethods as readonly string[]).includes(method)) {
     throw metadataError(`token_endpoint_auth_method must be one of: ${policy.authMethods.join(', ')}`);
   }
+  // RFC 6749 §4.4: "The client credentials grant type MUST only be used by confidential clients."
+  if (machine && method === 'none') throw metadataError('A client_credentials client must authenticate: token_endpoint_auth_method cannot be none');
 
-  const redirectUris = optionalList(body, 'redirect_uris', 'invalid_redirect_uri');
-  if (!redirectUris || redirectUris.length === 0) throw new OAuthError('invalid_redirect_uri', 400, 'At least one redirect URI is required');
-  if (redirectUris.length > CLIENT_METADATA_LIMITS.redirectUris) throw new OAuthError('invalid_redirect_uri', 400, `At most ${CLIENT_METADATA_LIMITS.redirectUris} redirect URIs are accepted`);
-  for (const uri of redirectUris) checkRedirectUri(uri);
+  const redirectUris = optionalList(body, 'redirect_uris', 'invalid_redirect_uri') ?? [];
+  if (code) {
+    if (redirectUris.length === 0) throw new OAuthError('invalid_redirect_uri', 400, 'At least one redirect URI is required');
+    if (redirectUris.length > CLIENT_METADATA_LIMITS.redirectUris) throw new OAuthError('invalid_redirect_uri', 400, `At most ${CLIENT_METADATA_LIMITS.redirectUris} redirect URIs are accepted`);
+    for (const uri of redirectUris) checkRedirectUri(uri);
+  } else if (redirectUris.length > 0) {
+    throw new OAuthError('invalid_redirect_uri', 400, 'Only authorization_code clients are redirected: a client_credentials client has no redirect URI');
+  }
 
   const name = optionalText(body, 'client_name', CLIENT_METADATA_LIMITS.nameLength);
   const scope = scopeOf(body.scope, ctx);

@@ -83,11 +83,17 @@ async function jsonObject(req: IncomingMessage): Promise<Record<string, unknown>
   return value as Record<string, unknown>;
 }
 
+/** Argument names that carry secrets: a URL ends up in proxy logs and browser history (RFC 9700 §4.3.2 in spirit). */
+const SECRET_ARGUMENTS = new Set(['token', 'access_token', 'refresh_token', 'id_token', 'client_secret', 'password', 'secret']);
+
 function queryArguments(url: string): Record<string, unknown> {
   const q = url.indexOf('?');
   const args: Record<string, unknown> = {};
   if (q === -1) return args;
   for (const [key, value] of new URLSearchParams(url.slice(q + 1))) {
+    if (SECRET_ARGUMENTS.has(key.toLowerCase())) {
+      throw new HttpError(400, 'invalid_request', `Send "${key}" in a POST body, never in a URL`);
+    }
     try {
       args[key] = JSON.parse(value);
     } catch {

@@ -120,6 +120,14 @@ describe('403: insufficient_scope, checked before the tool runs', () => {
   });
 });
 
+describe('secrets never in a URL', () => {
+  it('a REST GET refuses arguments that carry secrets, before the tool runs', async () => {
+    const res = await rest('/mcp/tools/call/add?a=1&token=abc', await token());
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { error: string }).error, 'invalid_request');
+  });
+});
+
 describe('403 before authentication: DNS rebinding and foreign origins', () => {
   it('a rebinding Host is refused even without a token', async () => {
     const res = await rawRequest(port, ['POST /mcp HTTP/1.1', 'Host: evil.example.com', 'Content-Type: application/json'], '{}');

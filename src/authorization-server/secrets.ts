@@ -55,6 +55,28 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(da, db);
 }
 
+const CLIENT_SECRET_PREFIX = 'sha256$';
+
+/**
+ * The stored form of a client secret: `sha256$<base64url digest>`. Client secrets are 256-bit random
+ * values we generate, so a fast hash cannot be brute-forced, and unlike scrypt it does not let anyone tie
+ * up the thread pool by sending wrong secrets to the token endpoint (scrypt stays for user passwords,
+ * which people choose).
+ *
+ * @example
+ * const secret = randomToken();
+ * await store.clients.create({ …, secretHash: hashClientSecret(secret) });
+ */
+export function hashClientSecret(secret: string): string {
+  return `${CLIENT_SECRET_PREFIX}${hashToken(secret)}`;
+}
+
+/** Whether `secret` matches a stored {@link hashClientSecret} value, in constant time; any other format never matches. */
+export function verifyClientSecret(secret: string, stored: string): boolean {
+  const matches = safeEqual(hashToken(secret), stored.startsWith(CLIENT_SECRET_PREFIX) ? stored.slice(CLIENT_SECRET_PREFIX.length) : '');
+  return matches && stored.startsWith(CLIENT_SECRET_PREFIX);
+}
+
 /**
  * Derives a 32-byte key from a secret with HKDF-SHA256 (RFC 5869). Distinct `info` labels give
  * independent keys from one secret.

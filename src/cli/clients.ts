@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { hashPassword } from '../authorization-server/passwords.js';
-import { randomToken } from '../authorization-server/secrets.js';
+import { hashClientSecret, randomToken } from '../authorization-server/secrets.js';
 import type { ClientRecord, TokenEndpointAuthMethod } from '../stores/auth-types.js';
 import { addConfigOptions, failure, nowSeconds, out, runAdmin, splitList, usage, type SetExitCode } from './lib/admin.js';
 import { checkScopes, resourceScopes } from './lib/embedded.js';
@@ -61,7 +60,7 @@ export function registerClientsCommand(program: Command, setExitCode: SetExitCod
       };
       const record: ClientRecord = {
         clientId,
-        ...(secret === undefined ? {} : { secretHash: await hashPassword(secret) }),
+        ...(secret === undefined ? {} : { secretHash: hashClientSecret(secret) }),
         name,
         redirectUris,
         grantTypes,

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { z } from 'zod';
 import { registerOAuthAdminTools, type OAuthAdminDeps } from '../../src/apps/oauth-admin/index.js';
 import { authorizationServerMetadata } from '../../src/authorization-server/metadata.js';
-import { verifyPassword } from '../../src/authorization-server/passwords.js';
+import { verifyClientSecret } from '../../src/authorization-server/secrets.js';
 import { createEmbeddedVerifier, issueAccessToken } from '../../src/authorization-server/tokens.js';
 import type { TokenVerifier } from '../../src/core/auth.js';
 import { unavailable } from '../../src/core/errors.js';
@@ -222,7 +222,7 @@ describe('mcp_oauth_register_client', () => {
     assert.equal(stored.tokenEndpointAuthMethod, 'client_secret_basic');
     assert.deepEqual(stored.redirectUris, []);
     assert.ok(stored.secretHash && !stored.secretHash.includes(client.client_secret), 'stored as a hash');
-    assert.equal(await verifyPassword(client.client_secret, stored.secretHash), true);
+    assert.equal(verifyClientSecret(client.client_secret, stored.secretHash), true);
 
     const issued = await post(as, '/oauth/token', { grant_type: 'client_credentials' }, basic(client.client_id, client.client_secret));
     assert.equal(issued.status, 200, issued.text);

@@ -55,8 +55,9 @@ function assertNoRedirect(result: PageResult, status: number): void {
   assertPageHeaders(result);
 }
 
-function assertErrorRedirect(result: PageResult, request: AuthorizationParams, error: string): URLSearchParams {
-  assert.equal(result.status, 302, result.text.slice(0, 500));
+/** An error redirect: 302 in answer to a GET, 303 in answer to a form POST. */
+function assertErrorRedirect(result: PageResult, request: AuthorizationParams, error: string, status = 302): URLSearchParams {
+  assert.equal(result.status, status, result.text.slice(0, 500));
   assertPageHeaders(result);
   const params = redirectParams(result, request.redirectUri);
   assert.equal(params.get('error'), error);
@@ -77,6 +78,9 @@ async function approve(browser: Browser, request: AuthorizationParams, user: Use
   assert.equal(result.status, 303, 'a form is answered with 303 (never 307)');
   return redirectParams(result, request.redirectUri);
 }
+
+/** A redirect URI on another host than the issuer (127.0.0.1): the browser keeps its session across authorizations. */
+const REMOTE_REDIRECT = 'https://app.example/callback';
 
 describe('requests that must not redirect: an error page', () => {
   test('unknown client', async () => {
@@ -378,24 +382,27 @@ describe('consent', () => {
   });
 
   test('consent is remembered per user and client: the same or fewer scopes skip the page, more show it', async () => {
+    // A client on another host than the issuer, so the browser keeps its session between authorizations.
+    const remote = await addClient(as, { redirectUris: [REMOTE_REDIRECT] });
     const erin = await addLoginUser(as);
     const browser = new Browser(as);
-    await approve(browser, authorizationRequest(client.clientId, { scope: 'incidents:read' }), erin);
+    const first = await logIn(browser, await browser.authorize(authorizationRequest(remote.clientId, { scope: 'incidents:read', redirect_uri: REMOTE_REDIRECT })), erin.username);
+    redirectParams(await browser.post('/oauth/authorize', { ...hiddenFields(first), decision: 'approve' }), REMOTE_REDIRECT);
 
-    const again = authorizationRequest(client.clientId, { scope: 'incidents:read' });
+    const again = authorizationRequest(remote.clientId, { scope: 'incidents:read', redirect_uri: REMOTE_REDIRECT });
     const direct = await browser.authorize(again);
     assert.equal(direct.status, 302, 'no page: straight back with a code');
     assertPageHeaders(direct);
-    const params = redirectParams(direct);
+    const params = redirectParams(direct, REMOTE_REDIRECT);
     assert.ok(params.get('code'));
     assert.equal(params.get('state'), again.state);
     assert.equal(params.get('iss'), as.issuer);
 
-    const wider = await browser.authorize(authorizationRequest(client.clientId, { scope: 'incidents:read incidents:write' }));
+    const wider = await browser.authorize(authorizationRequest(remote.clientId, { scope: 'incidents:read incidents:write', redirect_uri: REMOTE_REDIRECT }));
     assert.equal(wider.status, 200);
     assert.match(wider.text, /value="approve"/);
     await browser.post('/oauth/authorize', { ...hiddenFields(wider), decision: 'approve' });
-    assert.deepEqual([...((await as.store.consents.get(erin.id, client.clientId)) ?? [])].sort(), ['incidents:read', 'incidents:write']);
+    assert.deepEqual([...((await as.store.consents.get(erin.id, remote.clientId)) ?? [])].sort(), ['incidents:read', 'incidents:write']);
 
     // Another client is asked again.
     const other = await addClient(as);
@@ -416,9 +423,10 @@ describe('consent', () => {
     const token = await post(as, '/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: request.verifier, client_id: client.clientId });
     assert.equal(token.body.scope, 'incidents:read');
 
+    // The redirect to the loopback client ended the session (see the test below): sign in again.
     const denied = authorizationRequest(client.clientId, { scope: 'incidents:write' });
-    const refused = await browser.authorize(denied);
-    assertErrorRedirect(refused, denied, 'access_denied');
+    const refused = await logIn(browser, await browser.authorize(denied), reader.username);
+    assertErrorRedirect(refused, denied, 'access_denied', 303);
   });
 
   test("a public client's registered scope does not cap the request (issue 3: step-up)", async () => {
@@ -430,11 +438,14 @@ describe('consent', () => {
   });
 
   test('a password change ends the session: the login page again', async () => {
+    const remote = await addClient(as, { redirectUris: [REMOTE_REDIRECT] });
     const gina = await addLoginUser(as);
     const browser = new Browser(as);
-    await approve(browser, authorizationRequest(client.clientId, { scope: 'incidents:read' }), gina);
+    const consent = await logIn(browser, await browser.authorize(authorizationRequest(remote.clientId, { scope: 'incidents:read', redirect_uri: REMOTE_REDIRECT })), gina.username);
+    redirectParams(await browser.post('/oauth/authorize', { ...hiddenFields(consent), decision: 'approve' }), REMOTE_REDIRECT);
+    assert.equal((await browser.authorize(authorizationRequest(remote.clientId, { scope: 'incidents:read', redirect_uri: REMOTE_REDIRECT }))).status, 302, 'still signed in');
     await as.store.users.update(gina.username, { passwordHash: await hashPassword('another password entirely') });
-    const page = await browser.authorize(authorizationRequest(client.clientId, { scope: 'incidents:read' }));
+    const page = await browser.authorize(authorizationRequest(remote.clientId, { scope: 'incidents:read', redirect_uri: REMOTE_REDIRECT }));
     assert.equal(page.status, 200);
     assert.match(page.text, /name="password"/);
   });
@@ -459,10 +470,25 @@ describe('consent', () => {
       // Approved once; asked again only when nothing proves the caller is that client (loopback: RFC 8252 §8.6).
       const approved = await browser.post('/oauth/authorize', { ...hiddenFields(consent), decision: 'approve' });
       assert.ok(new URL(approved.location!).searchParams.get('code'));
-      const again = await browser.authorize(authorizationRequest(clientId, { redirect_uri: redirectUri }));
+      let again = await browser.authorize(authorizationRequest(clientId, { redirect_uri: redirectUri }));
+      // The loopback redirect (same host as the issuer) ended the session: sign in, then consent again.
+      if (warned) again = await logIn(browser, again, ivan.username);
       assert.equal(again.status, warned ? 200 : 302, redirect);
       if (warned) assert.match(again.text, /class="notice"/);
     }
+  });
+
+  test('a redirect to a client on the issuer host ends the session, so the client never receives it (RFC 6265 §8.5)', async () => {
+    const kim = await addLoginUser(as);
+    const browser = new Browser(as);
+    const request = authorizationRequest(client.clientId, { scope: 'incidents:read' });
+    const consent = await logIn(browser, await browser.authorize(request), kim.username);
+    assert.ok(browser.cookies.get('portcullis-session'), 'signed in');
+    const result = await browser.post('/oauth/authorize', { ...hiddenFields(consent), decision: 'approve' });
+    assert.ok(redirectParams(result).get('code'));
+    assert.equal(browser.cookies.get('portcullis-session'), '', 'the session cookie is expired with the redirect');
+    const next = await browser.authorize(authorizationRequest(client.clientId, { scope: 'incidents:read incidents:write' }));
+    assert.match(next.text, /name="password"/, 'whoever holds the old cookie must sign in again');
   });
 
   test('the 2025-03-26 alias /authorize serves the same flow', async () => {

@@ -6,9 +6,8 @@ import { cimdOptions } from '../../src/authorization-server/cimd.js';
 import { s256 } from '../../src/authorization-server/checks/pkce.js';
 import type { AuthorizationServerContext } from '../../src/authorization-server/context.js';
 import { createKeyRing } from '../../src/authorization-server/keys.js';
-import { hashPassword } from '../../src/authorization-server/passwords.js';
 import { routeAuthorizationServer } from '../../src/authorization-server/router.js';
-import { hashToken, randomToken, serverSecrets } from '../../src/authorization-server/secrets.js';
+import { hashClientSecret, hashToken, randomToken, serverSecrets } from '../../src/authorization-server/secrets.js';
 import type { Logger } from '../../src/core/log.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { openStore } from '../../src/stores/open.js';
@@ -107,7 +106,7 @@ export async function addClient(
   const secret = method === 'none' ? undefined : randomToken();
   const record: ClientRecord = {
     clientId: `client-${randomToken(8)}`,
-    ...(secret ? { secretHash: await hashPassword(secret) } : {}),
+    ...(secret ? { secretHash: hashClientSecret(secret) } : {}),
     name: 'Test client',
     redirectUris: options.redirectUris ?? [REDIRECT_URI],
     grantTypes: options.grantTypes ?? ['authorization_code', 'refresh_token'],

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { verifyPassword } from '../../src/authorization-server/passwords.js';
+import { verifyClientSecret } from '../../src/authorization-server/secrets.js';
 import { assertNoStore, assertRefusal, post, startServer, type TestServer, type HttpResult } from './helpers.js';
 
 function register(as: TestServer, body: unknown, path = '/oauth/register'): Promise<HttpResult> {
@@ -53,7 +53,7 @@ describe('dynamic client registration (RFC 7591)', () => {
       assert.equal(result.body.client_secret_expires_at, 0);
       const stored = await as.store.clients.get(result.body.client_id as string);
       assert.ok(stored?.secretHash && !stored.secretHash.includes(secret));
-      assert.ok(await verifyPassword(secret, stored.secretHash));
+      assert.ok(verifyClientSecret(secret, stored.secretHash));
     });
   }
 

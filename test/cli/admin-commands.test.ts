@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import pino from 'pino';
 import { createKeyRing, KEY_PROPAGATION_SECONDS } from '../../src/authorization-server/keys.js';
-import { verifyPassword } from '../../src/authorization-server/passwords.js';
-import { serverSecrets } from '../../src/authorization-server/secrets.js';
+
+import { serverSecrets, verifyClientSecret } from '../../src/authorization-server/secrets.js';
 import { createEmbeddedVerifier } from '../../src/authorization-server/tokens.js';
 import { authenticateUser } from '../../src/authorization-server/users.js';
 import { openStore } from '../../src/stores/open.js';
@@ -137,7 +137,7 @@ describe('admin commands (built CLI, SQLite)', () => {
 
     const record = await store.clients.get(String(out.client_id));
     assert.equal(record?.origin, 'admin');
-    assert.ok(await verifyPassword(String(out.client_secret), record!.secretHash!), 'stored as a password hash of the secret');
+    assert.ok(verifyClientSecret(String(out.client_secret), record!.secretHash!), 'stored as a hash of the secret');
     assert.equal(databaseBytes(file).includes(String(out.client_secret)), false, 'the secret is nowhere in the database files');
 
     const list = await cli(['clients', 'list', '--json', '--store', storeUrl]);

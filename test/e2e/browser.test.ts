@@ -57,7 +57,7 @@ test('Chromium logs in and consents through the real pages and lands on the loop
 
   const context = await playwright!.chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, viewport: { width: 800, height: 900 } });
   try {
-    const client = await addClient(as, { redirectUris: ['http://127.0.0.1/callback'] });
+    const client = await addClient(as, { redirectUris: ['http://127.0.0.1/callback', 'http://localhost/callback'] });
     const user = await addLoginUser(as, ['incidents:read', 'incidents:write'], 'browser-user');
     const request = authorizationRequest(client.clientId, { redirect_uri: redirectUri, scope: 'incidents:read incidents:write' });
 
@@ -118,13 +118,53 @@ test('Chromium logs in and consents through the real pages and lands on the loop
     assert.equal(token.status, 200, token.text);
     assert.equal(token.body.scope, 'incidents:read incidents:write');
 
-    // 5. Again in the same browser: signed in and consent remembered, so straight back with a new code.
+    // 5. The redirect went to the issuer's own host name (127.0.0.1, another port: cookies do not isolate
+    //    ports, RFC 6265 §8.5), so the authorization response ended the session: the client could not use
+    //    our cookie to approve its own consent. Again in the same browser: the login page, then — the
+    //    consent remembered — straight back with a new code, no consent page.
+    assert.equal((await context.cookies(as.origin)).find((cookie) => cookie.name === 'portcullis-session'), undefined, 'the session cookie is gone');
     const again = authorizationRequest(client.clientId, { redirect_uri: redirectUri, scope: 'incidents:read' });
     await page.goto(`${as.origin}/oauth/authorize?${again.query}`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByLabel('Username').fill(user.username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL((url) => url.origin === new URL(redirectUri).origin, { timeout: 15_000 });
     const second = new URL(page.url());
     assert.ok(second.searchParams.get('code'));
     assert.equal(second.searchParams.get('state'), again.state);
+    assert.equal(arrivals.length, 2);
+    assert.deepEqual(violations, []);
+
+    // 6. A redirect to another host name (localhost) keeps the session: one sign-in (the last redirect
+    //    ended the session again), consent still remembered ...
+    const otherHost = `http://localhost:${new URL(redirectUri).port}/callback`;
+    const third = authorizationRequest(client.clientId, { redirect_uri: otherHost, scope: 'incidents:read' });
+    await page.goto(`${as.origin}/oauth/authorize?${third.query}`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByLabel('Username').fill(user.username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((url) => url.origin === new URL(otherHost).origin, { timeout: 15_000 });
+    assert.equal(new URL(page.url()).searchParams.get('state'), third.state);
+    assert.ok((await context.cookies(as.origin)).some((cookie) => cookie.name === 'portcullis-session'), 'the session is kept');
+
+    // 7. ... so again in the same browser: signed in and consent remembered, straight back with a new code.
+    const fourth = authorizationRequest(client.clientId, { redirect_uri: otherHost, scope: 'incidents:read' });
+    const pages: string[] = [];
+    const onResponse = (response: import('playwright-core').Response): void => {
+      if (response.status() === 200 && new URL(response.url()).origin === as.origin) pages.push(response.url());
+    };
+    page.on('response', onResponse);
+    await page.goto(`${as.origin}/oauth/authorize?${fourth.query}`);
+    await page.waitForURL((url) => url.origin === new URL(otherHost).origin, { timeout: 15_000 });
+    page.off('response', onResponse);
+    const last = new URL(page.url());
+    assert.equal(`${last.origin}${last.pathname}`, otherHost);
+    assert.ok(last.searchParams.get('code'));
+    assert.equal(last.searchParams.get('state'), fourth.state);
+    assert.deepEqual(pages, [], 'no login page, no consent page');
+    assert.equal(arrivals.length, 4);
     assert.deepEqual(violations, []);
   } finally {
     await context.close();

@@ -195,7 +195,9 @@ describe('official MCP client, embedded authorization server', () => {
 
   it('403 step-up from incidents:read to incidents:write: re-consent, and the incident is created only after it', TIMEOUT, async () => {
     const agent = new UserAgent(ADMIN);
-    const provider = new UserOAuthProvider(agent);
+    // A redirect URI on another host name than the issuer (127.0.0.1): a redirect to the issuer's own host
+    // name would end the session (cookies do not isolate ports), and this test is about the signed-in user.
+    const provider = new UserOAuthProvider(agent, { redirectUrl: 'http://localhost:33418/callback' });
     const { fetch: recorded, exchanges } = recordingFetch();
     const { client, transport } = await authorizedClient(serve, provider, recorded);
     const readToken = provider.tokens()!.access_token;

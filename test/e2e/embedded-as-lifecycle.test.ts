@@ -32,6 +32,12 @@ import { UserAgent } from '../helpers/user-agent.js';
 
 const TIMEOUT = { timeout: 90_000 };
 const REDIRECT_URI = 'http://127.0.0.1:40124/cb';
+/**
+ * A loopback redirect on another host name than the issuer (http://127.0.0.1:PORT): a redirect to the
+ * issuer's host name ends the browser session (cookies do not isolate ports), this one keeps it, so the
+ * restart test can check that the session survives.
+ */
+const OTHER_HOST_REDIRECT_URI = 'http://localhost:40124/cb';
 const INCIDENT = { title: 'Cert expiry', description: 'api cert expires in 2 days', severity: 'medium', service: 'api' };
 
 /** The banner is written to stderr once serve returns, just after the `listening` log line: wait for its last line. */
@@ -61,9 +67,9 @@ describe('restart on SQLite', () => {
     assert.match(firstBanner, /First login: admin \(password from PORTCULLIS_ADMIN_PASSWORD\)/);
     assert.ok(!first.output().includes(ADMIN.password), 'a password the operator chose is never echoed');
 
-    const clientId = await registerPublicClient(first, REDIRECT_URI);
+    const clientId = await registerPublicClient(first, OTHER_HOST_REDIRECT_URI);
     const agent = new UserAgent(ADMIN);
-    const issued = await redeemCode(first, clientId, REDIRECT_URI, await authorizeCode(first, agent, clientId, REDIRECT_URI));
+    const issued = await redeemCode(first, clientId, OTHER_HOST_REDIRECT_URI, await authorizeCode(first, agent, clientId, OTHER_HOST_REDIRECT_URI));
     assert.equal(issued.status, 200, issued.text);
     assert.deepEqual(agent.visits.map((v) => v.kind), ['login', 'consent', 'redirect']);
     const accessToken = String(issued.body.access_token);
@@ -94,14 +100,14 @@ describe('restart on SQLite', () => {
 
     // User and consent: a new browser logs in as admin and is not asked again for the scopes it granted.
     const fresh = new UserAgent(ADMIN);
-    const again = await redeemCode(second, clientId, REDIRECT_URI, await authorizeCode(second, fresh, clientId, REDIRECT_URI));
+    const again = await redeemCode(second, clientId, OTHER_HOST_REDIRECT_URI, await authorizeCode(second, fresh, clientId, OTHER_HOST_REDIRECT_URI));
     assert.equal(again.status, 200, again.text);
     assert.deepEqual(fresh.visits.map((v) => v.kind), ['login', 'redirect'], 'the consent was remembered');
     assert.equal(decodeJwt(String(again.body.access_token)).sub, (me.result.structuredContent as { subject: string }).subject, 'the same user');
 
     // The browser of the first run is still signed in (its session cookie is sealed with the stored server secret).
     agent.visits.length = 0;
-    const signedIn = await redeemCode(second, clientId, REDIRECT_URI, await authorizeCode(second, agent, clientId, REDIRECT_URI));
+    const signedIn = await redeemCode(second, clientId, OTHER_HOST_REDIRECT_URI, await authorizeCode(second, agent, clientId, OTHER_HOST_REDIRECT_URI));
     assert.equal(signedIn.status, 200, signedIn.text);
     assert.deepEqual(agent.visits.map((v) => v.kind), ['redirect'], 'no login page, no consent page');
   });

@@ -11,6 +11,9 @@
  *   one family. Each refusal is checked for its status, its error code, `no-store`, and that it issued nothing.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
 import * as oauth from 'oauth4webapi';
@@ -23,6 +26,7 @@ import {
   redeemCode,
   refresh,
   registerPublicClient,
+  runCli,
   startEmbedded,
 } from '../helpers/embedded-as.js';
 import type { ServeProcess } from '../helpers/serve-process.js';
@@ -34,12 +38,17 @@ const REDIRECT_URI = 'http://127.0.0.1:40123/cb';
 const INSECURE = { [oauth.allowInsecureRequests]: true } as const;
 
 describe('oauth4webapi as a strict client of serve', () => {
+  // SQLite, so that `portcullis clients add` (another process) creates the admin-made resource server in
+  // the store serve uses: only such clients may introspect access tokens.
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-strict-'));
+  const store = `sqlite:${join(dir, 'portcullis.db')}`;
   let serve: ServeProcess;
   before(async () => {
-    serve = await startEmbedded(['--store', 'memory:']);
+    serve = await startEmbedded(['--store', store]);
   });
   after(async () => {
     await serve?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('discovery, registration, PKCE, iss, token response, JWT access token, introspection, userinfo, refresh, revocation', TIMEOUT, async () => {
@@ -103,11 +112,25 @@ describe('oauth4webapi as a strict client of serve', () => {
     assert.equal(claims.scope, 'incidents:read incidents:write');
     assert.ok(claims.jti);
 
-    // Introspection (authenticated client) and userinfo agree with the token.
-    const introspection = await oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, clientAuth, tokens.access_token, INSECURE));
+    // Introspection by a resource server an admin created (`portcullis clients add`), and userinfo, agree
+    // with the token.
+    const added = await runCli(['clients', 'add', '--name', 'e2e resource server', '--grant-types', 'client_credentials', '--scope', 'incidents:read', '--json', '--store', store]);
+    assert.equal(added.code, 0, added.stderr);
+    const resourceServer = JSON.parse(added.stdout) as { client_id: string; client_secret: string };
+    const rsClient: oauth.Client = { client_id: resourceServer.client_id };
+    const rsAuth = oauth.ClientSecretBasic(resourceServer.client_secret);
+    const introspection = await oauth.processIntrospectionResponse(as, rsClient, await oauth.introspectionRequest(as, rsClient, rsAuth, tokens.access_token, INSECURE));
     assert.equal(introspection.active, true);
     assert.equal(introspection.sub, claims.sub);
     assert.equal(introspection.client_id, client.client_id);
+    assert.equal(introspection.scope, 'incidents:read incidents:write');
+    // The dynamically registered client (anyone can register one) learns nothing about the same access
+    // token, though it may still introspect its own refresh token.
+    const byRegistered = await oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, clientAuth, tokens.access_token, INSECURE));
+    assert.deepEqual(byRegistered, { active: false });
+    const ownRefresh = await oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, clientAuth, tokens.refresh_token, { ...INSECURE, additionalParameters: { token_type_hint: 'refresh_token' } }));
+    assert.equal(ownRefresh.active, true);
+    assert.equal(ownRefresh.client_id, client.client_id);
     const userinfo = await oauth.processUserInfoResponse(as, client, claims.sub, await oauth.userInfoRequest(as, client, tokens.access_token, INSECURE));
     assert.equal(userinfo.preferred_username, ADMIN.username);
 

@@ -1,8 +1,7 @@
 import { validateClientMetadata, type ValidatedClientMetadata } from '../../authorization-server/checks/client-metadata.js';
 import { parseScope } from '../../authorization-server/checks/scope.js';
 import { AS_PATHS } from '../../authorization-server/metadata.js';
-import { hashPassword } from '../../authorization-server/passwords.js';
-import { randomToken } from '../../authorization-server/secrets.js';
+import { hashClientSecret, randomToken } from '../../authorization-server/secrets.js';
 import { ADMIN_SCOPE } from '../../authorization-server/users.js';
 import { OAuthError } from '../../core/errors.js';
 import type { ToolDefinition } from '../../mcp/registry.js';
@@ -72,7 +71,7 @@ export function registerClientTool(deps: ResolvedDeps): ToolDefinition<typeof re
       const secret = accepted.tokenEndpointAuthMethod === 'none' ? undefined : randomToken();
       const record: ClientRecord = {
         clientId,
-        ...(secret === undefined ? {} : { secretHash: await hashPassword(secret) }),
+        ...(secret === undefined ? {} : { secretHash: hashClientSecret(secret) }),
         name: args.client_name,
         redirectUris: accepted.redirectUris,
         grantTypes: accepted.grantTypes,

@@ -71,6 +71,26 @@ export function readSession(ctx: AuthorizationServerContext, req: IncomingMessag
   return undefined;
 }
 
+/**
+ * The cookies of a redirect to the client. Cookies do not isolate ports (RFC 6265 §8.5): when the
+ * client's redirect URI is on this server's host (a loopback client beside a loopback server, the default
+ * quick start), the browser would hand it our session cookie along with the code, and the client could
+ * then approve its own consent for more scopes. So the session ends there instead: the user signs in
+ * again for the next authorization. Other hosts never see the cookie (it is host-only), so it stays.
+ */
+export function cookiesForClientRedirect(ctx: AuthorizationServerContext, location: string, cookies: readonly string[]): string[] {
+  const name = sessionCookieName(ctx);
+  let host: string;
+  try {
+    host = new URL(location).hostname;
+  } catch {
+    return [...cookies];
+  }
+  if (host !== new URL(ctx.issuer).hostname) return [...cookies];
+  const others = cookies.filter((cookie) => !cookie.startsWith(`${name}=`));
+  return [...others, `${name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax${ctx.secureCookies ? '; Secure' : ''}`];
+}
+
 /** The `Set-Cookie` value that stores `session` in the browser until it expires. */
 export function sessionCookie(ctx: AuthorizationServerContext, session: BrowserSession): string {
   const data: Record<string, unknown> = { sid: session.sid, csrf: session.csrf };

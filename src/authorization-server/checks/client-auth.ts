@@ -4,9 +4,8 @@ import type { TokenEndpointAuthMethod } from '../../stores/auth-types.js';
 import { resolveClient, type ResolvedClient } from '../cimd.js';
 import type { AuthorizationServerContext } from '../context.js';
 import { single } from '../lib/form.js';
-import { hashPassword, verifyPassword } from '../passwords.js';
 import { ChallengeError } from '../respond.js';
-import { randomToken } from '../secrets.js';
+import { verifyClientSecret } from '../secrets.js';
 
 /** RFC 7617 §2: the challenge sent back when Basic authentication was tried and failed (RFC 6749 §5.2). */
 export const BASIC_CHALLENGE = 'Basic realm="portcullis", charset="UTF-8"';
@@ -27,9 +26,9 @@ export interface AuthenticatedClient {
  *
  * The method used must be the one the client registered; one request uses one method (§2.3: "MUST NOT
  * use more than one authentication method"), so Basic plus a body secret is `invalid_request`, as is a
- * body `client_id` that contradicts the Basic one. Secrets are checked with the password hash
- * (`verifyPassword`, scrypt, constant-time compare); an unknown client still costs one hash, so timing does
- * not tell which client ids exist. Failure is `invalid_client` (401), with `WWW-Authenticate: Basic` when
+ * body `client_id` that contradicts the Basic one. Secrets are checked against their SHA-256
+ * (`verifyClientSecret`, constant-time compare: they are 256-bit random values, see secrets.ts); an unknown
+ * client costs the same hash, so timing does not tell which client ids exist. Failure is `invalid_client` (401), with `WWW-Authenticate: Basic` when
  * Basic was tried (§5.2).
  *
  * @example
@@ -60,12 +59,13 @@ export async function authenticateClient(
 
   const client = await resolveClient(ctx, clientId);
   if (!client) {
-    if (secret !== undefined) await verifyPassword(secret, await dummyHash());
+    // The same hashing and comparison as for a known client, so timing does not tell which ids exist.
+    if (secret !== undefined) verifyClientSecret(secret, '');
     throw fail('unknown client');
   }
   if (client.tokenEndpointAuthMethod !== method) throw fail(`client registered ${client.tokenEndpointAuthMethod}, used ${method}`);
   if (method !== 'none') {
-    if (!client.secretHash || secret === undefined || !(await verifyPassword(secret, client.secretHash))) throw fail('wrong client secret');
+    if (!client.secretHash || secret === undefined || !verifyClientSecret(secret, client.secretHash)) throw fail('wrong client secret');
   }
   if (options.confidentialOnly && method === 'none') throw fail('public client at an endpoint for confidential clients');
   return { client, method };
@@ -100,11 +100,4 @@ function soleAuthorization(req: IncomingMessage): string | undefined {
     value = req.rawHeaders[i + 1]!;
   }
   return value;
-}
-
-let dummy: Promise<string> | undefined;
-/** A hash nothing matches, so an unknown client costs what a known one does. */
-function dummyHash(): Promise<string> {
-  dummy ??= hashPassword(randomToken());
-  return dummy;
 }

@@ -7,7 +7,7 @@ import { loginPage } from '../../web/login.js';
 import { isLoopbackRedirect, redirectDestination } from '../authorize/destination.js';
 import { checkAuthorizationRequest, PageError, RedirectError, type AuthorizationRequest } from '../authorize/request.js';
 import { authorizationResponseUrl, formActionSource, sendPage, sendRedirect } from '../authorize/respond.js';
-import { credentialOf, csrfMatches, newSession, readSession, sessionCookie, SESSION_TTL_SECONDS, type BrowserSession } from '../authorize/session.js';
+import { cookiesForClientRedirect, credentialOf, csrfMatches, newSession, readSession, sessionCookie, SESSION_TTL_SECONDS, type BrowserSession } from '../authorize/session.js';
 import { loginTransaction, openTransaction, restartQuery, sealTransaction, type Transaction } from '../authorize/transaction.js';
 import { grantableScopes } from '../checks/scope.js';
 import type { AuthorizationServerContext, Endpoint } from '../context.js';
@@ -67,7 +67,7 @@ export const authorize: Endpoint = async (ctx, req, res) => {
     if (error instanceof RedirectError) {
       ctx.logger.info({ error: error.code, reason: error.detail ?? error.description }, 'authorization refused with a redirect');
       const location = authorizationResponseUrl(error.redirectUri, { error: error.code, error_description: error.description, state: error.state, iss: ctx.issuer });
-      sendRedirect(res, location, req.method, x.cookies);
+      sendRedirect(res, location, req.method, cookiesForClientRedirect(ctx, location, x.cookies));
       return;
     }
     throw error;
@@ -208,7 +208,8 @@ async function issueCode(x: Exchange, request: AuthorizationRequest, user: UserR
     expiresAt: ctx.now() + ctx.codeTtl,
   });
   ctx.logger.info({ user: user.id, client: request.client.clientId, scopes }, 'authorization code issued');
-  sendRedirect(x.res, authorizationResponseUrl(request.redirectUri, { code, state: request.state, iss: ctx.issuer }), x.req.method ?? 'GET', x.cookies);
+  const location = authorizationResponseUrl(request.redirectUri, { code, state: request.state, iss: ctx.issuer });
+  sendRedirect(x.res, location, x.req.method ?? 'GET', cookiesForClientRedirect(ctx, location, x.cookies));
 }
 
 interface LoginOptions {

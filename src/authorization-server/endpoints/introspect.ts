@@ -17,9 +17,9 @@ const INACTIVE = Object.freeze({ active: false });
  *   a token-scanning oracle): a public client or a failed authentication is `invalid_client` (401).
  * - Our access tokens are checked as the resource server checks them (`createEmbeddedVerifier`: signature,
  *   `typ`, `iss`, `aud`, `exp`) and answered with their claims (§2.2: `active`, `scope`, `client_id`,
- *   `username`, `token_type`, `exp`, `iat`, `sub`, `aud`, `iss`, `jti`). Any confidential client may
- *   introspect them: a resource server is exactly such a client, and a JWT's claims are readable by whoever
- *   holds it anyway.
+ *   `username`, `token_type`, `exp`, `iat`, `sub`, `aud`, `iss`, `jti`), to clients an admin created
+ *   (`portcullis clients add`: resource servers); a dynamically registered client learns `active: false`,
+ *   since anyone can register one and the answer names the user.
  * - A refresh token is active while it is the current token of a live grant, and only for the client it
  *   was issued to (anyone else learns `active: false`).
  * - Everything else — unknown, expired, revoked, rotated, malformed — is `{"active": false}` and nothing
@@ -32,7 +32,11 @@ export const introspect: Endpoint = async (ctx, req, res) => {
   const hint = single(form, 'token_type_hint');
   const { client } = await authenticateClient(ctx, req, form, { confidentialOnly: true });
 
-  const lookups = hint === 'refresh_token' ? [refreshToken, accessToken] : [accessToken, refreshToken];
+  // Access tokens only for clients an admin made (resource servers): anyone may register a confidential
+  // client, and introspection would tell them about other people's tokens (the user's username).
+  const mayReadAccessTokens = client.origin === 'admin';
+  const ordered = hint === 'refresh_token' ? [refreshToken, accessToken] : [accessToken, refreshToken];
+  const lookups = mayReadAccessTokens ? ordered : [refreshToken];
   for (const lookup of lookups) {
     const answer = await lookup(ctx, token, client.clientId);
     if (answer) return sendNoStore(res, 200, answer);

@@ -4,9 +4,8 @@ import { mediaType, readBody } from '../../core/http.js';
 import type { ClientRecord } from '../../stores/auth-types.js';
 import { validateClientMetadata } from '../checks/client-metadata.js';
 import type { Endpoint } from '../context.js';
-import { hashPassword } from '../passwords.js';
 import { sendNoStore } from '../respond.js';
-import { randomToken } from '../secrets.js';
+import { hashClientSecret, randomToken } from '../secrets.js';
 
 /** Largest registration request read (10 redirect URIs of 2000 characters and the rest fit). */
 export const REGISTRATION_LIMIT_BYTES = 32 * 1024;
@@ -55,7 +54,7 @@ export const register: Endpoint = async (ctx, req, res) => {
   const secret = accepted.tokenEndpointAuthMethod === 'none' ? undefined : randomToken();
   const record: ClientRecord = {
     clientId,
-    ...(secret === undefined ? {} : { secretHash: await hashPassword(secret) }),
+    ...(secret === undefined ? {} : { secretHash: hashClientSecret(secret) }),
     name: accepted.name ?? '',
     redirectUris: accepted.redirectUris,
     grantTypes: accepted.grantTypes,

@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AuthInfo } from './core/auth.js';
 import { HttpError, JsonRpcError, OAuthError } from './core/errors.js';
 import { sendJson } from './core/http.js';
-import type { Logger, RequestLog } from './core/log.js';
+import { RequestLog, type Logger } from './core/log.js';
 import { OriginPolicy } from './core/origin.js';
 import type { Guard } from './resource-server/guard.js';
 import { metadataPaths } from './resource-server/metadata.js';
@@ -101,18 +101,18 @@ export function createRequestHandler(options: ServerOptions): http.RequestListen
 
   return (req, res) => {
     const started = performance.now();
-    const log: RequestLog = {};
-    res.once('close', () => {
-      logger.info(
-        {
-          request: `${req.method} ${req.url?.split('?', 1)[0]}`,
-          status: res.statusCode,
-          ms: Math.round((performance.now() - started) * 100) / 100,
-          ...log,
-          ...(res.writableFinished ? {} : { aborted: true }),
-        },
-        'request',
-      );
+    const log = new RequestLog();
+    // 'close' comes exactly once per response, finished or not (so no `once` wrapper is needed).
+    res.on('close', () => {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      log.request = `${req.method} ${q === -1 ? url : url.slice(0, q)}`;
+      log.status = res.statusCode;
+      log.ms = Math.round((performance.now() - started) * 100) / 100;
+      // Every refusal past authentication names itself; what is left was allowed.
+      if (log.decision === undefined && log.subject !== undefined) log.decision = 'allow';
+      if (!res.writableFinished) log.aborted = true;
+      logger.info(log, 'request');
     });
     route(req, res, log).catch((error: unknown) => fail(res, error, log));
   };

@@ -17,10 +17,24 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
  * const token = bearerToken(req); // 'eyJhbGciOi…' or undefined
  */
 export function bearerToken(req: IncomingMessage): string | undefined {
+  return bearerTokenOf(authorizationHeader(req));
+}
+
+/**
+ * The request's one `Authorization` header value (or undefined), after the refusals about where
+ * credentials are: two `Authorization` headers, or an `access_token` in the query string (RFC 6750 §2.3
+ * is not supported, and MCP forbids it). {@link bearerTokenOf} reads the token out of the value.
+ */
+export function authorizationHeader(req: IncomingMessage): string | undefined {
   const header = soleAuthorizationHeader(req);
   if (req.url !== undefined && hasAccessTokenParameter(req.url)) {
     throw new OAuthError('invalid_request', 400, 'Access tokens are not accepted in the query string; send them in the Authorization header');
   }
+  return header;
+}
+
+/** The bearer token of an `Authorization` header value: see {@link bearerToken}. */
+export function bearerTokenOf(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   if (header.length < 7 || header.slice(0, 7).toLowerCase() !== 'bearer ') {
     // Another scheme (Basic, DPoP, …) or a bare "Bearer": not bearer credentials for this resource.

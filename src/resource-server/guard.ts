@@ -2,11 +2,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo, TokenVerifier } from '../core/auth.js';
 import { OAuthError, insufficientScope } from '../core/errors.js';
 import type { RequestLog } from '../core/log.js';
-import { bearerToken } from './bearer.js';
+import { authorizationHeader, bearerTokenOf } from './bearer.js';
 import { challengeFor } from './challenge.js';
+import { ConnectionMemo } from './lib/connection-memo.js';
 
 export interface GuardOptions {
-  verifier: TokenVerifier;
+  /**
+   * Verifies tokens. When it can also tell whether a verdict it gave still stands (`cachedVerifier` can),
+   * the guard remembers the last verified header of each connection and skips verifying it again
+   * while that holds (see `ConnectionMemo` for why that is safe).
+   */
+  verifier: TokenVerifier & { isCurrent?(auth: AuthInfo): boolean };
   /** URL of this resource's RFC 9728 metadata, named in every challenge. */
   resourceMetadataUrl: string;
   /** Scopes every request needs (`--required-scopes`). */
@@ -31,9 +37,12 @@ export class Guard {
   readonly #required: readonly string[];
   readonly #challengeScopes: readonly string[];
   readonly #known: ReadonlySet<string>;
+  readonly #memo: ConnectionMemo | undefined;
 
   constructor(options: GuardOptions) {
-    this.#verifier = options.verifier;
+    const verifier = options.verifier;
+    this.#verifier = verifier;
+    this.#memo = verifier.isCurrent ? new ConnectionMemo((auth) => verifier.isCurrent!(auth)) : undefined;
     this.#metadataUrl = options.resourceMetadataUrl;
     this.#required = options.requiredScopes ?? [];
     this.#challengeScopes = union(this.#required, options.challengeScopes ?? []);
@@ -42,18 +51,23 @@ export class Guard {
 
   /** The verified caller, or an OAuthError: 401 (no or bad token), 400 (malformed), 403 (required scope), 503. */
   async authenticate(req: IncomingMessage, log: RequestLog): Promise<AuthInfo> {
-    const token = bearerToken(req);
-    if (token === undefined) {
-      throw new OAuthError('invalid_token', 401, 'This resource needs an access token: send "Authorization: Bearer <token>"', {
-        bare: true,
-        scopes: this.#challengeScopes,
-      });
+    const header = authorizationHeader(req);
+    const connection = req.socket;
+    let auth = header !== undefined ? this.#memo?.recall(connection, header) : undefined;
+    if (auth === undefined) {
+      const token = bearerTokenOf(header);
+      if (token === undefined) {
+        throw new OAuthError('invalid_token', 401, 'This resource needs an access token: send "Authorization: Bearer <token>"', {
+          bare: true,
+          scopes: this.#challengeScopes,
+        });
+      }
+      auth = await this.#verifier.verify(token);
+      this.#memo?.remember(connection, header!, auth);
     }
-    const auth = await this.#verifier.verify(token);
     log.subject = auth.subject;
     log.client = auth.clientId;
-    const missing = this.#required.filter((scope) => !auth.scopes.includes(scope));
-    if (missing.length > 0) throw this.stepUp(auth, []);
+    for (const scope of this.#required) if (!auth.scopes.includes(scope)) throw this.stepUp(auth, []);
     return auth;
   }
 

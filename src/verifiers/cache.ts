@@ -24,6 +24,12 @@ export interface CachedVerifier extends TokenVerifier {
   readonly size: number;
   /** Forgets every verdict (say, after a configuration reload). */
   clear(): void;
+  /**
+   * Whether `auth`, which this cache returned, is still the answer it holds for that token: not expired,
+   * not evicted, not cleared. Lets a caller that remembers which token gave `auth` skip hashing it again
+   * (the guard does, per connection) without ever answering differently from the cache.
+   */
+  isCurrent(auth: AuthInfo): boolean;
 }
 
 interface Entry {
@@ -71,14 +77,23 @@ export function cachedVerifier(inner: TokenVerifier & CacheHints, options: Cache
   const maxTtlMs = bounds.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...bounds) * 1000;
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
+  /** The `until` of every entry, by its `auth`, for isCurrent(); an entry leaves both maps together. */
+  let current = new WeakMap<AuthInfo, number>();
   const inflight = new Map<string, Promise<AuthInfo>>();
   let generation = 0;
 
   const store = (key: string, auth: AuthInfo, started: number): void => {
     const until = Math.min(auth.expiresAt * 1000, started + maxTtlMs);
     if (until <= now()) return;
-    if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
+    if (entries.size >= maxEntries) forget(entries.keys().next().value!);
     entries.set(key, { auth, until });
+    current.set(auth, until);
+  };
+  const forget = (key: string): void => {
+    const entry = entries.get(key);
+    if (entry === undefined) return;
+    entries.delete(key);
+    current.delete(entry.auth);
   };
 
   return {
@@ -87,15 +102,20 @@ export function cachedVerifier(inner: TokenVerifier & CacheHints, options: Cache
     },
     clear() {
       entries.clear();
+      current = new WeakMap();
       inflight.clear();
       generation++;
+    },
+    isCurrent(auth: AuthInfo): boolean {
+      const until = current.get(auth);
+      return until !== undefined && now() < until;
     },
     verify(token: string): Promise<AuthInfo> {
       const key = sha256(token);
       const entry = entries.get(key);
       if (entry !== undefined) {
         if (now() < entry.until) return Promise.resolve(entry.auth);
-        entries.delete(key);
+        forget(key);
       }
       const pending = inflight.get(key);
       if (pending !== undefined) return pending;

@@ -187,6 +187,7 @@ describe('logs', () => {
     const line = await serve.waitForLog((l) => l.subject === 'carol');
     assert.equal(line.client, 'log-client');
     assert.equal(line.target, 'add');
+    assert.equal(line.decision, 'allow');
     assert.equal(line.status, 200);
     assert.equal(typeof line.ms, 'number');
     assert.ok(!serve.output().includes(bearer));

@@ -124,6 +124,25 @@ describe('verified-token cache', () => {
     await v.verify('tok');
     assert.equal(inner.calls, 3);
   });
+
+  it('isCurrent() holds for a verdict exactly while the cache would still return it', async () => {
+    const clock = new TestClock();
+    const inner = new CountingVerifier(clock, 100);
+    const v = cachedVerifier(inner, { now: clock.now, maxEntries: 1 });
+    const first = await v.verify('tok');
+    assert.equal(v.isCurrent(first), true);
+    clock.advance(100);
+    assert.equal(v.isCurrent(first), false, 'expired');
+    const second = await v.verify('tok');
+    assert.notEqual(second, first);
+    assert.equal(v.isCurrent(second), true);
+    await v.verify('other');
+    assert.equal(v.isCurrent(second), false, 'evicted');
+    const third = await v.verify('tok');
+    v.clear();
+    assert.equal(v.isCurrent(third), false, 'cleared');
+    assert.equal(v.isCurrent({ ...third }), false, 'a verdict the cache never gave');
+  });
 });
 
 describe('verified-token cache in front of the JWT verifier', () => {

@@ -160,12 +160,10 @@ function progressTokenOf(request: Request): RequestId | undefined {
  */
 async function run(core: TransportCore, exchange: Exchange, session: Session, auth: AuthInfo, request: Request, log: RequestLog | undefined): Promise<void> {
   const ctx = new RequestContext(auth, core, session, exchange, progressTokenOf(request));
-  const inflight = (session.inflight ??= new Map());
-  inflight.set(request.id, ctx);
   let frame: string;
   try {
     let result = dispatch(core, request.method, request.params, ctx, session);
-    if (result instanceof Promise) result = await result;
+    if (result instanceof Promise) result = await whileRunning(session, request.id, ctx, result);
     frame = resultFrame(request.id, result);
   } catch (error) {
     if (log !== undefined && error instanceof OAuthError && !exchange.started && !ctx.cancelled) {
@@ -174,10 +172,23 @@ async function run(core: TransportCore, exchange: Exchange, session: Session, au
       throw error;
     }
     frame = errorFrame(request.id, toJsonRpcError(core, error, request.method));
-  } finally {
-    if (inflight.get(request.id) === ctx) inflight.delete(request.id);
   }
   exchange.reply(ctx.cancelled ? undefined : frame);
+}
+
+/**
+ * Keeps a request in `session.inflight` (where `notifications/cancelled` and the session's end find it)
+ * while its handler's promise runs. A handler that returned at once has nothing left to cancel: no
+ * other message can be handled before it returns, so it is never registered.
+ */
+async function whileRunning<T>(session: Session, id: RequestId, ctx: RequestContext, running: Promise<T>): Promise<T> {
+  const inflight = (session.inflight ??= new Map());
+  inflight.set(id, ctx);
+  try {
+    return await running;
+  } finally {
+    if (inflight.get(id) === ctx) inflight.delete(id);
+  }
 }
 
 /** A thrown JsonRpcError is the response; anything else is logged and answered with a generic -32603. */

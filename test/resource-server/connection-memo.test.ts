@@ -6,6 +6,7 @@ import type { AuthInfo, TokenVerifier } from '../../src/core/auth.js';
 import { OAuthError } from '../../src/core/errors.js';
 import { RequestLog } from '../../src/core/log.js';
 import { Guard } from '../../src/resource-server/guard.js';
+import { ConnectionMemo } from '../../src/resource-server/lib/connection-memo.js';
 import { cachedVerifier, type CachedVerifier } from '../../src/verifiers/cache.js';
 import { TestClock } from '../verifiers/helpers.js';
 
@@ -171,5 +172,38 @@ describe('per-connection memo and the scopes every request needs', () => {
     } finally {
       a.close();
     }
+  });
+});
+
+describe('ConnectionMemo', () => {
+  const auth: AuthInfo = { subject: 's', clientId: 'c', scopes: [], audience: [], issuer: 'i', expiresAt: 0, claims: {} };
+
+  it('matches only the exact header string, even where latin1 bytes would agree', () => {
+    const memo = new ConnectionMemo(() => true);
+    const connection = {};
+    memo.remember(connection, 'Bearer aa', auth);
+    assert.equal(memo.recall(connection, 'Bearer aa'), auth);
+    assert.equal(memo.recall(connection, 'Bearer a\u0161'), undefined, 'U+0161 is 0x61 in latin1');
+    assert.equal(memo.recall(connection, 'Bearer ab'), undefined);
+    assert.equal(memo.recall(connection, 'Bearer aaa'), undefined);
+    assert.equal(memo.recall({}, 'Bearer aa'), undefined, 'another connection');
+  });
+
+  it('compares headers longer than its scratch space', () => {
+    const memo = new ConnectionMemo(() => true);
+    const connection = {};
+    const long = `Bearer ${'x'.repeat(10_000)}`;
+    memo.remember(connection, long, auth);
+    assert.equal(memo.recall(connection, `Bearer ${'x'.repeat(10_000)}`), auth);
+    assert.equal(memo.recall(connection, `Bearer ${'x'.repeat(9_999)}y`), undefined);
+  });
+
+  it('answers nothing once the verdict is no longer current', () => {
+    let current = true;
+    const memo = new ConnectionMemo(() => current);
+    const connection = {};
+    memo.remember(connection, 'Bearer aa', auth);
+    current = false;
+    assert.equal(memo.recall(connection, 'Bearer aa'), undefined);
   });
 });

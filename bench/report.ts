@@ -3,24 +3,14 @@
  * configuration, the Markdown table for the README and the target checks of issue 2.
  */
 import type { RowId } from './lib/options.js';
+import type { LoadResult } from './load.js';
 import type { SessionMemory } from './sessions.js';
 
-export interface RoundSample {
+export interface RoundSample extends LoadResult {
   round: number;
-  requests: number;
-  seconds: number;
-  rps: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
   cpuMicrosPerRequest: number;
   /** Bytes the server wrote to stdout per request (its logs). */
   stdoutBytesPerRequest: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  mismatches: number;
 }
 
 export interface RowResult {

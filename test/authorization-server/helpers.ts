@@ -13,6 +13,7 @@ import { createMemoryStore } from '../../src/stores/memory.js';
 import { openStore } from '../../src/stores/open.js';
 import type { ClientRecord, TokenEndpointAuthMethod, UserRecord } from '../../src/stores/auth-types.js';
 import type { Store } from '../../src/stores/types.js';
+import { readResult as read, type HttpResult } from '../helpers/http-result.js';
 
 export const SCOPES = ['incidents:read', 'incidents:write', 'mcp:admin'] as const;
 export const REDIRECT_URI = 'http://127.0.0.1:4711/callback';
@@ -148,12 +149,7 @@ export async function issueCode(
   return { code, verifier };
 }
 
-export interface HttpResult {
-  status: number;
-  headers: Headers;
-  body: Record<string, unknown>;
-  text: string;
-}
+export type { HttpResult };
 
 /** POSTs a form (or another body) to a path of the server. */
 export async function post(as: TestServer, path: string, form: Record<string, string> | URLSearchParams | string, headers: Record<string, string> = {}): Promise<HttpResult> {
@@ -170,16 +166,6 @@ export async function get(as: TestServer, path: string, headers: Record<string, 
   return read(await fetch(`${as.origin}${path}`, { headers }));
 }
 
-async function read(response: Response): Promise<HttpResult> {
-  const text = await response.text();
-  let body: Record<string, unknown> = {};
-  try {
-    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  } catch {
-    body = {};
-  }
-  return { status: response.status, headers: response.headers, body, text };
-}
 
 /** `Authorization: Basic` per RFC 6749 §2.3.1 (form-urlencoded id and secret). */
 export function basic(clientId: string, secret: string): Record<string, string> {

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { CONFIG_VARIABLES, startServe, type ServeProcess } from './serve-process.js';
 import type { UserAgent } from './user-agent.js';
+import { readResult as read, type HttpResult } from './http-result.js';
 
 /**
  * What the end-to-end tests of the embedded authorization server share: `serve` started with a known
@@ -92,23 +93,8 @@ export function assertSequence(exchanges: readonly Exchange[], steps: readonly s
   }
 }
 
-export interface HttpResult {
-  status: number;
-  headers: Headers;
-  body: Record<string, unknown>;
-  text: string;
-}
+export type { HttpResult };
 
-async function read(response: Response): Promise<HttpResult> {
-  const text = await response.text();
-  let body: Record<string, unknown> = {};
-  try {
-    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  } catch {
-    // not JSON
-  }
-  return { status: response.status, headers: response.headers, body, text };
-}
 
 /** POSTs a form to a path of the issuer. */
 export async function postForm(serve: ServeProcess, path: string, form: Record<string, string>): Promise<HttpResult> {

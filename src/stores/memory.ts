@@ -6,6 +6,7 @@ import { createMemoryAuthState } from './lib/memory-auth-state.js';
 import { MemoryCodeStore, MemoryGrantStore } from './lib/memory-grants.js';
 import { MemoryKeyStore } from './lib/memory-keys.js';
 import { MemoryCimdCacheStore, MemoryRateLimitStore } from './lib/memory-limits.js';
+import { MemorySessionStore } from './lib/memory-sessions.js';
 import type { Incident, IncidentFilter, IncidentQuery, IncidentStore, NewIncident, Store } from './types.js';
 
 /** Options of {@link createMemoryStore}; the defaults are what production uses. */
@@ -45,6 +46,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     keys: new MemoryKeyStore(auth),
     rateLimits: new MemoryRateLimitStore(auth),
     cimdCache: new MemoryCimdCacheStore(auth),
+    sessions: new MemorySessionStore(auth),
     async close() {
       state.closed = true;
     },

@@ -11,6 +11,7 @@ import { SqliteIncidentStore } from './lib/sqlite-incidents.js';
 import { SqliteKeyStore } from './lib/sqlite-keys.js';
 import { SqliteCimdCacheStore, SqliteRateLimitStore } from './lib/sqlite-limits.js';
 import { migrate } from './lib/sqlite-migrations.js';
+import { SqliteSessionStore } from './lib/sqlite-sessions.js';
 import type { Store } from './types.js';
 
 /** Options of {@link openSqliteStore}; the defaults are what production uses. */
@@ -73,6 +74,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     keys: new SqliteKeyStore(auth),
     rateLimits: new SqliteRateLimitStore(auth),
     cimdCache: new SqliteCimdCacheStore(auth),
+    sessions: new SqliteSessionStore(auth),
     async close() {
       if (db.open) db.close();
     },

@@ -92,13 +92,57 @@ export interface IncidentStore {
   createIfEmpty(inputs: readonly NewIncident[]): Promise<Incident[]>;
 }
 
-/** The store kinds that exist today (`redis` and `postgres` come later). */
-export type StoreKind = 'memory' | 'sqlite';
+/**
+ * An MCP session as the store keeps it, so that any instance sharing the store can serve the session's
+ * next request. The session id itself is never stored: only its SHA-256 (base64url), like every token.
+ */
+export interface McpSessionRecord {
+  /** SHA-256 (base64url) of the `Mcp-Session-Id`. */
+  readonly hash: string;
+  /** Subject and client of the token that initialized the session: nobody else may use it. */
+  readonly subject: string;
+  readonly clientId: string;
+  /** The negotiated protocol version. */
+  readonly version: string;
+  /** Bit flags of the client capabilities the server acts on (see `mcp/session.ts`), 0..255. */
+  readonly capabilities: number;
+  /** Index of the lowest logging level the client asked for (`logging/setLevel`), 0..7. */
+  readonly logLevel: number;
+  /** Epoch seconds. */
+  readonly createdAt: number;
+  /** Epoch seconds: the session is gone from this time on unless touched before. */
+  readonly expiresAt: number;
+}
+
+/**
+ * MCP sessions shared by every instance on the store. Expired sessions are never answered; the store
+ * removes them on its own (TTL in Redis, swept in SQL).
+ *
+ * @example
+ * await store.sessions.create({ hash, subject, clientId, version: '2025-11-25', capabilities: 0, logLevel: 0,
+ *   createdAt: now, expiresAt: now + 3600 });
+ * const live = await store.sessions.touch(hash, { expiresAt: now + 3600 }, now); // undefined once it ended
+ */
+export interface McpSessionStore {
+  /** Stores a new session; a hash already stored rejects with `StoreError('conflict')`. */
+  create(session: McpSessionRecord): Promise<void>;
+  /** The session, when it exists and has not expired at `now`. */
+  get(hash: string, now: number): Promise<McpSessionRecord | undefined>;
+  /**
+   * Moves a live session's `expiresAt` (and its `logLevel` when given) and returns the record as now
+   * stored; a session unknown, removed or expired at `now` stays gone (undefined, nothing is created).
+   */
+  touch(hash: string, changes: { expiresAt: number; logLevel?: number }, now: number): Promise<McpSessionRecord | undefined>;
+  /** Ends the session everywhere; true when it existed. */
+  remove(hash: string): Promise<boolean>;
+}
+
+export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres';
 
 /**
  * Everything Portcullis keeps, one interface per record kind: the incidents, and the embedded authorization
  * server's records (`users`, `clients`, `codes`, `grants`, `consents`, `keys`, `rateLimits`, `cimdCache`,
- * see `auth-types.ts`). Open one with `openStore(url)`.
+ * see `auth-types.ts`) and the MCP `sessions`. Open one with `openStore(url)`.
  *
  * @example
  * const store = await openStore('sqlite:./data/portcullis.db', { logger });
@@ -107,6 +151,7 @@ export type StoreKind = 'memory' | 'sqlite';
 export interface Store extends AuthorizationStores {
   readonly kind: StoreKind;
   readonly incidents: IncidentStore;
+  readonly sessions: McpSessionStore;
   /** Releases the connection; later calls reject with `StoreError` code `closed`. Closing twice is harmless. */
   close(): Promise<void>;
 }

@@ -23,6 +23,7 @@ import {
   type AuthStoreTarget,
 } from './auth-fixtures.js';
 import { grantsContract } from './auth-contract-grants.js';
+import { sessionsContract } from './session-contract.js';
 
 export type WithStore = (fn: (store: Store, clock: TestClock, target: AuthStoreTarget) => Promise<void>) => () => Promise<void>;
 
@@ -327,6 +328,7 @@ export function authStoreContract(name: string, makeTarget: () => Promise<AuthSt
   });
 
   grantsContract(name, makeTarget, withStore);
+  sessionsContract(name, withStore);
 }
 
 /**
@@ -347,6 +349,7 @@ export const AUTH_SCHEMA_COLUMNS: Record<string, string[]> = {
   server_secret: ['id', 'secret', 'created_at'],
   rate_limits: ['key', 'window_seconds', 'window_start', 'expires_at', 'count'],
   cimd_cache: ['url', 'document', 'expires_at'],
+  mcp_sessions: ['hash', 'subject', 'client_id', 'version', 'capabilities', 'log_level', 'created_at', 'expires_at'],
 };
 
 /** Tables this suite does not own (the incidents' contract covers them). */

@@ -156,6 +156,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX cimd_cache_expiry ON cimd_cache (expires_at);
     `,
   },
+  {
+    version: 3,
+    name: 'mcp sessions',
+    // The session id is stored as its SHA-256 only. Times in epoch seconds.
+    sql: `
+      CREATE TABLE mcp_sessions (
+        hash          TEXT    PRIMARY KEY,
+        subject       TEXT    NOT NULL,
+        client_id     TEXT    NOT NULL,
+        version       TEXT    NOT NULL,
+        capabilities  INTEGER NOT NULL CHECK (capabilities BETWEEN 0 AND 255),
+        log_level     INTEGER NOT NULL CHECK (log_level BETWEEN 0 AND 7),
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX mcp_sessions_expiry ON mcp_sessions (expires_at);
+    `,
+  },
 ];
 
 /** Version of the newest migration this code knows. */

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { StoreError } from '../../src/stores/errors.js';
 import { createIncidentIdGenerator, INCIDENT_ID_PATTERN } from '../../src/stores/lib/ids.js';
@@ -13,13 +11,9 @@ import { MIGRATIONS, SCHEMA_VERSION } from '../../src/stores/lib/sqlite-migratio
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { DEFAULT_STORE_URL, openStore } from '../../src/stores/open.js';
 import { openSqliteStore } from '../../src/stores/sqlite.js';
-import type { RacerSpec } from './auth-fixtures.js';
 import { authStoreContract } from './auth-contract.js';
 import { sample, storeContract } from './contract.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WRITER = fileURLToPath(new URL('./fixtures/sqlite-writer.ts', import.meta.url));
-const RACER = fileURLToPath(new URL('./fixtures/sqlite-auth-racer.ts', import.meta.url));
+import { startRacers, startWriter } from './processes.js';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'portcullis-store-'));
 
@@ -35,7 +29,7 @@ storeContract('sqlite', async () => {
   return {
     durable: true,
     open: async (options) => openSqliteStore(file, options),
-    startWriterProcess: (count, service) => startWriter(file, count, service),
+    startWriterProcess: (count, service) => startWriter(`sqlite:${file}`, count, service),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 });
@@ -52,45 +46,11 @@ authStoreContract('sqlite', async () => {
   return {
     durable: true,
     open: async (options) => openSqliteStore(file, options),
-    startRacers: (spec, processes) => startRacers(file, spec, processes),
+    startRacers: (spec, processes) => startRacers(`sqlite:${file}`, spec, processes),
     inspect: async () => inspectSqlite(file),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 });
-
-/** Starts `processes` racer fixtures on `file`; once all are ready, `go()` releases them together and collects their results. */
-async function startRacers(file: string, spec: RacerSpec, processes: number): Promise<{ go(): Promise<unknown[]> }> {
-  const children = await Promise.all(
-    Array.from({ length: processes }, () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', RACER, file, JSON.stringify(spec)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stderr.on('data', (chunk) => (err += chunk));
-      child.stdout.on('data', (chunk) => (out += chunk));
-      const result = new Promise<unknown[]>((resolveResult, rejectResult) => {
-        child.on('error', rejectResult);
-        child.on('exit', (code) => {
-          const line = out.split('\n').find((l) => l.startsWith('result '));
-          if (code === 0 && line) resolveResult(JSON.parse(line.slice('result '.length)) as unknown[]);
-          else rejectResult(new Error(`racer exited ${code}: ${err}`));
-        });
-      });
-      result.catch(() => {}); // observed through go()
-      return new Promise<{ child: typeof child; result: Promise<unknown[]> }>((resolveReady, rejectReady) => {
-        child.stdout.on('data', () => {
-          if (out.startsWith('ready\n')) resolveReady({ child, result });
-        });
-        result.catch(rejectReady);
-      });
-    }),
-  );
-  return {
-    async go() {
-      for (const { child } of children) child.stdin.end('go\n');
-      return (await Promise.all(children.map((c) => c.result))).flat();
-    },
-  };
-}
 
 /** Every table's columns, every stored text value, and row counts, read through a separate read-only connection. */
 function inspectSqlite(file: string): { columns: Record<string, string[]>; texts: string[]; rows: Record<string, number> } {
@@ -112,28 +72,6 @@ function inspectSqlite(file: string): { columns: Record<string, string[]>; texts
   }
 }
 
-/** Starts the writer fixture; resolves once it has opened the file and been told to go, with a promise of its clean exit. */
-function startWriter(file: string, count: number, service: string): Promise<{ finished: Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, file, String(count), service], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (chunk) => (err += chunk));
-  const exited = new Promise<void>((resolveExit, rejectExit) => {
-    child.on('error', rejectExit);
-    child.on('exit', (code) => (code === 0 && out.includes('done') ? resolveExit() : rejectExit(new Error(`writer exited ${code}: ${err}`))));
-  });
-  exited.catch(() => {}); // observed by the caller
-  return new Promise((resolveReady, rejectReady) => {
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      if (out.startsWith('ready') && out.length === 'ready\n'.length) {
-        child.stdin.end('go\n');
-        resolveReady({ finished: exited });
-      }
-    });
-    exited.catch(rejectReady);
-  });
-}
 
 describe('incident ids', () => {
   it('are INC- + 13 Crockford base32 characters, increasing within a second and across seconds', () => {
@@ -187,7 +125,7 @@ describe('sqlite schema and migrations', () => {
     const dir = await tempDir();
     const file = join(dir, 'c.db');
     try {
-      const writers = await Promise.all([startWriter(file, 40, 'first'), startWriter(file, 40, 'second')]);
+      const writers = await Promise.all([startWriter(`sqlite:${file}`, 40, 'first'), startWriter(`sqlite:${file}`, 40, 'second')]);
       await Promise.all(writers.map((w) => w.finished));
       const store = openSqliteStore(file);
       assert.equal(await store.incidents.count({ service: 'first' }), 40);

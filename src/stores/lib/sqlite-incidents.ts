@@ -43,7 +43,7 @@ export class SqliteIncidentStore implements IncidentStore {
   readonly #createIfEmpty: (inputs: readonly CheckedIncident[]) => Incident[];
 
   constructor(
-    private readonly db: Database,
+    db: Database,
     private readonly now: () => number,
     private readonly newId: IdGenerator,
     /** Runs an operation, turning driver errors into StoreErrors. */

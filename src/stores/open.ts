@@ -56,8 +56,12 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     return store;
   }
 
-  if (scheme === 'redis' || scheme === 'rediss' || scheme === 'postgres' || scheme === 'postgresql') {
-    throw new StoreError('invalid_url', `The ${scheme.startsWith('redis') ? 'Redis' : 'PostgreSQL'} store is not available yet; use ${ACCEPTED}`);
+  if (scheme === 'redis' || scheme === 'rediss') {
+    throw new StoreError('invalid_url', `The Redis store is not available yet; use ${ACCEPTED}`);
+  }
+
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    throw new StoreError('invalid_url', `The PostgreSQL store is not available yet; use ${ACCEPTED}`);
   }
 
   throw new StoreError('invalid_url', `Unsupported store "${describe(url)}": use ${ACCEPTED}`);

@@ -8,7 +8,7 @@ import type { Store } from './types.js';
 /** The store URL the CLI uses when none is configured. */
 export const DEFAULT_STORE_URL = 'sqlite:./data/portcullis.db';
 
-const ACCEPTED = '"memory:" or "sqlite:PATH" (e.g. sqlite:./data/portcullis.db)';
+const ACCEPTED = '"memory:", "sqlite:PATH" (e.g. sqlite:./data/portcullis.db), "redis://HOST:PORT[/DB][?prefix=NAME]" or "postgres://USER@HOST:PORT/DB[?schema=NAME]"';
 
 export interface OpenStoreOptions {
   logger?: Logger;
@@ -20,8 +20,13 @@ export interface OpenStoreOptions {
  * - `sqlite:PATH` — a SQLite file; a relative PATH is resolved against the current directory, and
  *   `sqlite:///abs/path` is accepted for `/abs/path`. Created, with its directory, when missing.
  *
- * `redis://…` and `postgres://…` are recognised but not available yet. Anything else rejects with
- * `StoreError('invalid_url')` naming the accepted forms.
+ * - `redis://…`, `rediss://…` — a Redis server shared by every instance (`?prefix=` namespaces the keys).
+ * - `postgres://…`, `postgresql://…` — a PostgreSQL database shared by every instance (`?schema=`,
+ *   `?pool_max=`).
+ *
+ * The network stores connect (and PostgreSQL migrates) before this resolves, so a wrong URL fails at
+ * start-up with one `unavailable` line that names the host but never a password. Anything else rejects
+ * with `StoreError('invalid_url')` naming the accepted forms.
  *
  * @example
  * const store = await openStore(process.env.PORTCULLIS_STORE ?? DEFAULT_STORE_URL, { logger });
@@ -57,11 +62,20 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   }
 
   if (scheme === 'redis' || scheme === 'rediss') {
-    throw new StoreError('invalid_url', `The Redis store is not available yet; use ${ACCEPTED}`);
+    // Loaded on demand, so a deployment on another store never loads the Redis driver. Opening connects and
+    // PINGs: an unreachable Redis or a wrong password is one `unavailable` line naming host:port.
+    const { openRedisStore } = await import('./redis.js');
+    const store = await openRedisStore(url, { logger });
+    logger?.info({ store: 'redis', address: store.address, db: store.db, prefix: store.prefix }, 'store opened');
+    return store;
   }
 
   if (scheme === 'postgres' || scheme === 'postgresql') {
-    throw new StoreError('invalid_url', `The PostgreSQL store is not available yet; use ${ACCEPTED}`);
+    // Loaded on demand, so a deployment on another store never loads the PostgreSQL driver.
+    const { openPostgresStore } = await import('./postgres.js');
+    const store = await openPostgresStore(url, { logger });
+    logger?.info({ store: 'postgres', target: store.target, schema: store.schema }, 'store opened');
+    return store;
   }
 
   throw new StoreError('invalid_url', `Unsupported store "${describe(url)}": use ${ACCEPTED}`);

@@ -182,8 +182,8 @@ describe('openStore', () => {
 
   it('refuses other URLs with a message naming the accepted forms, without echoing credentials', async () => {
     const cases: [string, RegExp][] = [
-      ['redis://user:secret@localhost:6379', /Redis store is not available yet.*memory:.*sqlite:PATH/],
-      ['postgres://user:secret@db/portcullis', /PostgreSQL store is not available yet.*memory:.*sqlite:PATH/],
+      ['redis://user:secret@localhost:6379/not-a-db', /Invalid Redis store URL: the path must be a database number; use redis:\/\//],
+      ['postgres://user:secret@db/portcullis?schema=Tenant', /PostgreSQL \?schema= must be/],
       ['mysql://db', /Unsupported store.*memory:.*sqlite:PATH/],
       ['./data/portcullis.db', /Unsupported store.*memory:.*sqlite:PATH/],
       ['sqlite:', /needs a file/],

@@ -210,7 +210,7 @@ export function migrate(db: Database, migrations: readonly Migration[] = MIGRATI
 }
 
 /** Versions must be 1, 2, 3, …: a gap or duplicate is a programming error caught at the first open. */
-function checkOrder(migrations: readonly Migration[]): void {
+export function checkOrder(migrations: readonly Migration[]): void {
   migrations.forEach((migration, index) => {
     if (migration.version !== index + 1) throw new Error(`Migration "${migration.name}" has version ${migration.version}, expected ${index + 1}`);
   });

@@ -101,7 +101,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     const unpublished = registry.scopes().filter((scope) => !scopes.includes(scope));
     if (unpublished.length > 0) throw new Error(`scopes missing from scopes_supported: ${unpublished.join(' ')}`);
     const guard = new Guard({ verifier, resourceMetadataUrl: metadataUrl, requiredScopes: config.requiredScopes, challengeScopes: BASIC_SCOPES, knownScopes: scopes });
-    const mcp = new McpServer({ registry, info: { name: 'portcullis-incidents', title: 'Portcullis incident tracker', version: '0.1.0' }, logger });
+    const mcp = new McpServer({ registry, info: { name: 'portcullis-incidents', title: 'Portcullis incident tracker', version: '0.1.0' }, logger, sessionStore: store.sessions });
     server.on(
       'request',
       createRequestHandler({

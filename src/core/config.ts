@@ -23,7 +23,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: '--port', env: ['PORT'], value: 'n', default: '9001', description: 'listen port (0 = any free port; the chosen port is printed)' },
   { key: 'host', flag: '--host', env: ['HOST'], value: 'addr', default: '127.0.0.1', description: 'listen address' },
   { key: 'publicUrl', flag: '--public-url', env: ['PUBLIC_URL'], value: 'url', default: 'http://HOST:PORT', description: 'canonical external base URL; the MCP resource is PUBLIC_URL/mcp' },
-  { key: 'store', flag: '--store', env: ['PORTCULLIS_STORE'], value: 'url', default: 'sqlite:./data/portcullis.db', description: 'memory:, sqlite:PATH' },
+  { key: 'store', flag: '--store', env: ['PORTCULLIS_STORE'], value: 'url', default: 'sqlite:./data/portcullis.db', description: 'memory:, sqlite:PATH, redis://HOST:PORT[/DB][?prefix=NAME] or postgres://USER@HOST:PORT/DB[?schema=NAME]; instances sharing a Redis or PostgreSQL store serve one URL together (docs/deployment.md)' },
   { key: 'issuer', flag: '--issuer', env: ['OAUTH_ISSUER'], value: 'url', description: 'external authorization server issuer (resource-server mode)' },
   { key: 'audience', flag: '--audience', env: ['OAUTH_AUDIENCE', 'OKTA_AUDIENCE'], value: 'aud', default: 'the resource URL', description: 'the `aud` tokens must carry' },
   { key: 'jwksUri', flag: '--jwks-uri', env: ['OAUTH_JWKS_URI'], value: 'url', default: 'from discovery', description: "the issuer's JWKS" },

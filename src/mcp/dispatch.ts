@@ -123,11 +123,11 @@ function getPrompt(core: Core, params: Params, ctx: RequestContext): unknown {
   return prompt.get(args as Record<string, string>, ctx);
 }
 
-function setLevel(_core: Core, params: Params, _ctx: RequestContext, session: Session | undefined): object {
+function setLevel(core: Core, params: Params, _ctx: RequestContext, session: Session | undefined): object | Promise<object> {
   const index = LOGGING_LEVELS.indexOf(params['level'] as LoggingLevel);
   if (index === -1) throw invalidParams(`logging/setLevel "level" must be one of ${LOGGING_LEVELS.join(', ')}`);
-  if (session !== undefined) session.logLevel = index;
-  return EMPTY;
+  const saved = session === undefined ? undefined : core.sessions.setLogLevel(session, index);
+  return saved === undefined ? EMPTY : saved.then(() => EMPTY);
 }
 
 async function complete(core: Core, params: Params, ctx: RequestContext): Promise<object> {

@@ -86,7 +86,7 @@ export async function handlePost(core: TransportCore, req: IncomingMessage, res:
   if (message.kind === 'request' && message.method === 'initialize') return initialize(core, message, res, auth, log);
   if (badVersionHeader(req, res, log)) return;
 
-  const session = findSession(core, req, res, auth, log);
+  const session = await findSession(core, req, res, auth, log);
   if (session === undefined) return;
   if (message.kind === 'notification') return notify(session, message), accepted(res);
   if (message.kind === 'response') return answer(session, message), accepted(res);
@@ -106,7 +106,7 @@ export async function handlePost(core: TransportCore, req: IncomingMessage, res:
 async function handleBatch(core: TransportCore, values: unknown[], req: IncomingMessage, res: ServerResponse, auth: AuthInfo, log: RequestLog): Promise<void> {
   log.method = 'batch';
   if (values.length === 0) return refuse(res, log, 400, 'invalid_request', JsonRpcCode.InvalidRequest, 'Invalid Request: empty batch');
-  const session = findSession(core, req, res, auth, log);
+  const session = await findSession(core, req, res, auth, log);
   if (session === undefined) return;
   if (session.version !== '2025-03-26') {
     return refuse(res, log, 400, 'invalid_request', JsonRpcCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not part of protocol version ${session.version}`);
@@ -201,7 +201,7 @@ function toJsonRpcError(core: TransportCore, error: unknown, method: string): Js
   return new JsonRpcError(JsonRpcCode.InternalError, 'Internal error');
 }
 
-function initialize(core: TransportCore, request: Request, res: ServerResponse, auth: AuthInfo, log: RequestLog): void {
+async function initialize(core: TransportCore, request: Request, res: ServerResponse, auth: AuthInfo, log: RequestLog): Promise<void> {
   const params = request.params ?? {};
   const requested = params['protocolVersion'];
   if (typeof requested !== 'string') {
@@ -217,7 +217,7 @@ function initialize(core: TransportCore, request: Request, res: ServerResponse, 
     if (caps['elicitation'] !== undefined) capabilities |= Capability.Elicitation;
     if (caps['roots'] !== undefined) capabilities |= Capability.Roots;
   }
-  const session = core.sessions.create(auth, version, capabilities);
+  const session = await core.sessions.create(auth, version, capabilities);
   if (session === undefined) {
     return refuse(res, log, 503, 'too_many_sessions', JsonRpcCode.ConnectionClosed, 'Service Unavailable: too many sessions, try again later', request.id, { 'retry-after': '60' });
   }

@@ -9,6 +9,7 @@ import { Catalog } from './catalog.js';
 import { RequestContext } from './context.js';
 import { callTool, listResources, readResource } from './dispatch.js';
 import { notificationFrame } from './jsonrpc.js';
+import type { McpSessionStore } from '../stores/types.js';
 import type { Registry } from './registry.js';
 import { SessionStore } from './session.js';
 import { handlePost } from './post.js';
@@ -25,8 +26,13 @@ export interface McpServerOptions {
   logger?: Logger;
   /** A session unused for this long expires (default 30 minutes). */
   sessionIdleMs?: number;
-  /** Most sessions held at once; `initialize` beyond it gets 503 (default 100,000). */
+  /** Most sessions held at once by this process; `initialize` beyond it gets 503 (default 100,000). */
   maxSessions?: number;
+  /**
+   * The store's sessions, so that sessions survive a restart and any instance on the same store can serve
+   * any session (see `SessionStore`); absent, sessions live in this process only.
+   */
+  sessionStore?: McpSessionStore;
   /** Largest request body (default 1 MiB); larger ones get 413. */
   maxBodyBytes?: number;
   /** `retry` (ms) advertised in SSE priming events: how long a client waits before reconnecting (default 1,000). */
@@ -76,6 +82,7 @@ export class McpServer {
         idleMs: positive('sessionIdleMs', options.sessionIdleMs, 30 * 60_000),
         maxSessions: positive('maxSessions', options.maxSessions, 100_000),
         now,
+        shared: options.sessionStore,
       }),
       logger: options.logger ?? createLogger('silent'),
       maxBodyBytes: positive('maxBodyBytes', options.maxBodyBytes, 1024 * 1024),
@@ -100,11 +107,9 @@ export class McpServer {
       case 'POST':
         return handlePost(this.core, req, res, auth, log);
       case 'GET':
-        handleGet(this.core, req, res, auth, log);
-        return Promise.resolve();
+        return handleGet(this.core, req, res, auth, log);
       case 'DELETE':
-        handleDelete(this.core, req, res, auth, log);
-        return Promise.resolve();
+        return handleDelete(this.core, req, res, auth, log);
       default:
         handleOther(res, log);
         return Promise.resolve();
@@ -157,7 +162,7 @@ export class McpServer {
     return this.core.sessions.size;
   }
 
-  /** Ends every session and its streams, and stops the idle sweep. */
+  /** Ends this process's part of every session (streams, running requests) and stops the idle sweep; a shared store keeps the sessions. */
   close(): void {
     this.core.sessions.close();
   }

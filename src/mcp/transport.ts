@@ -39,14 +39,21 @@ export function refuse(res: ServerResponse, log: RequestLog, status: number, dec
   res.end(body);
 }
 
-/** The caller's session named by `Mcp-Session-Id`, or a 400/404 already written. */
-export function findSession(core: TransportCore, req: IncomingMessage, res: ServerResponse, auth: AuthInfo, log: RequestLog): Session | undefined {
+/**
+ * The caller's session named by `Mcp-Session-Id`, or a 400/404 already written. A promise only when the
+ * shared session store had to be asked (see `SessionStore.find`).
+ */
+export function findSession(core: TransportCore, req: IncomingMessage, res: ServerResponse, auth: AuthInfo, log: RequestLog): Session | undefined | Promise<Session | undefined> {
   const id = req.headers['mcp-session-id'];
   if (typeof id !== 'string' || id === '') {
     refuse(res, log, 400, 'missing_session', JsonRpcCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required');
     return undefined;
   }
-  const session = core.sessions.find(id, auth);
+  const found = core.sessions.find(id, auth);
+  return found instanceof Promise ? found.then((session) => reportLookup(session, res, log)) : reportLookup(found, res, log);
+}
+
+function reportLookup(session: Session | undefined, res: ServerResponse, log: RequestLog): Session | undefined {
   if (session === undefined) {
     refuse(res, log, 404, 'unknown_session', JsonRpcCode.ConnectionClosed, 'Session not found');
     return undefined;
@@ -66,13 +73,13 @@ export function badVersionHeader(req: IncomingMessage, res: ServerResponse, log:
  * GET: the session's standalone stream for server-initiated notifications (one at a time: 409 for a
  * second), or with `Last-Event-ID` the resumption of the stream that id belongs to.
  */
-export function handleGet(core: TransportCore, req: IncomingMessage, res: ServerResponse, auth: AuthInfo, log: RequestLog): void {
+export async function handleGet(core: TransportCore, req: IncomingMessage, res: ServerResponse, auth: AuthInfo, log: RequestLog): Promise<void> {
   log.method = 'GET';
   if (!accepts(req.headers.accept, 'text/event-stream')) {
     return refuse(res, log, 406, 'not_acceptable', JsonRpcCode.ConnectionClosed, 'Not Acceptable: Accept must include text/event-stream');
   }
   if (badVersionHeader(req, res, log)) return;
-  const session = findSession(core, req, res, auth, log);
+  const session = await findSession(core, req, res, auth, log);
   if (session === undefined) return;
   const streams = (session.streams ??= new Map());
   const last = parseEventId(req.headers['last-event-id'] as string | undefined);
@@ -94,12 +101,12 @@ export function handleGet(core: TransportCore, req: IncomingMessage, res: Server
 }
 
 /** DELETE: the client ends its session (spec 2025-11-25 transports, session management 5). */
-export function handleDelete(core: TransportCore, req: IncomingMessage, res: ServerResponse, auth: AuthInfo, log: RequestLog): void {
+export async function handleDelete(core: TransportCore, req: IncomingMessage, res: ServerResponse, auth: AuthInfo, log: RequestLog): Promise<void> {
   log.method = 'DELETE';
   if (badVersionHeader(req, res, log)) return;
-  const session = findSession(core, req, res, auth, log);
+  const session = await findSession(core, req, res, auth, log);
   if (session === undefined) return;
-  core.sessions.end(session);
+  await core.sessions.terminate(session);
   res.writeHead(204);
   res.end();
 }

@@ -82,7 +82,7 @@ export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv
         lines.on('line', onLine);
       }),
     async stop() {
-      if (child.exitCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode; // already gone (killed by a test)
       child.kill('SIGTERM');
       const [code] = (await once(child, 'exit')) as [number | null];
       return code;

@@ -77,37 +77,37 @@ test('10,000 idle sessions cost well under 50 MB', async (t) => {
   }
 });
 
-test('the sweep ends sessions idle past idleMs, keeps the recently used', () => {
+test('the sweep ends sessions idle past idleMs, keeps the recently used', async () => {
   let now = 0;
   const store = new SessionStore({ idleMs: 1_000, maxSessions: 3, now: () => now });
   try {
     const auth = caller('alice', 'app', []);
-    const old = store.create(auth, '2025-11-25', 0)!;
+    const old = (await store.create(auth, '2025-11-25', 0))!;
     now = 600;
-    const recent = store.create(auth, '2025-11-25', 0)!;
+    const recent = (await store.create(auth, '2025-11-25', 0))!;
     now = 1_200;
     store.sweep();
     assert.equal(store.size, 1);
     assert.equal(store.find(old.id, auth), undefined);
     assert.equal(store.find(recent.id, auth), recent);
     // Full: the next create sweeps first, then refuses when nothing can go.
-    store.create(auth, '2025-11-25', 0);
-    store.create(auth, '2025-11-25', 0);
-    assert.equal(store.create(auth, '2025-11-25', 0), undefined);
+    await store.create(auth, '2025-11-25', 0);
+    await store.create(auth, '2025-11-25', 0);
+    assert.equal(await store.create(auth, '2025-11-25', 0), undefined);
     now = 10_000;
-    assert.ok(store.create(auth, '2025-11-25', 0), 'expired sessions make room');
+    assert.ok(await store.create(auth, '2025-11-25', 0), 'expired sessions make room');
     assert.equal(store.size, 1);
   } finally {
     store.close();
   }
 });
 
-test('the sweep keeps a session whose GET stream is open, and pings that stream', () => {
+test('the sweep keeps a session whose GET stream is open, and pings that stream', async () => {
   let now = 0;
   const store = new SessionStore({ idleMs: 1_000, maxSessions: 10, now: () => now });
   try {
     const auth = caller('alice', 'app', []);
-    const listening = store.create(auth, '2025-11-25', 0)!;
+    const listening = (await store.create(auth, '2025-11-25', 0))!;
     const written: string[] = [];
     const res = { destroyed: false, writeHead: () => res, write: (chunk: string) => written.push(chunk), end: () => res };
     const stream = new Stream(0, 8, 1_000);

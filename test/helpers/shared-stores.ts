@@ -15,6 +15,18 @@ export interface SharedStoreTarget {
   cleanup(): Promise<void>;
 }
 
+/** Deletes every key under `prefix` (SCAN + UNLINK, bounded). Test prefixes hold no glob characters. */
+export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  for (let round = 0; round < 10_000; round++) {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    if (keys.length > 0) await redis.unlink(...keys);
+    cursor = next;
+    if (cursor === '0') return;
+  }
+  throw new Error(`could not empty ${prefix}`);
+}
+
 export function redisTarget(): SharedStoreTarget {
   const prefix = `portcullis-test:${randomBytes(6).toString('hex')}:`;
   return {
@@ -22,14 +34,7 @@ export function redisTarget(): SharedStoreTarget {
     async cleanup() {
       const admin = new Redis(REDIS_SERVER, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
       try {
-        let cursor = '0';
-        for (let round = 0; round < 10_000; round++) {
-          const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-          if (keys.length > 0) await admin.unlink(...keys);
-          cursor = next;
-          if (cursor === '0') return;
-        }
-        throw new Error(`could not empty ${prefix}`);
+        await deleteRedisPrefix(admin, prefix);
       } finally {
         admin.disconnect();
       }

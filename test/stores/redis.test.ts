@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
@@ -17,6 +17,8 @@ import { StoreError, type StoreErrorCode } from '../../src/stores/errors.js';
 import { openStore } from '../../src/stores/open.js';
 import { openRedisStore, type RedisStoreOptions } from '../../src/stores/redis.js';
 import type { Store } from '../../src/stores/types.js';
+import { freePort } from '../helpers/embedded-as.js';
+import { deleteRedisPrefix } from '../helpers/shared-stores.js';
 import { authStoreContract } from './auth-contract.js';
 import { code, confidentialClient, grant, newToken, PASSWORD_HASH, rawTokens, serverSecretCandidate, signingKey, TestClock } from './auth-fixtures.js';
 import { sample, storeContract } from './contract.js';
@@ -33,17 +35,7 @@ after(() => (admin.status === 'ready' ? admin.quit().then(() => undefined) : adm
 const freshPrefix = () => `portcullis-test:${randomBytes(6).toString('hex')}:`;
 const urlOf = (prefix: string, port = PORT) => `redis://${HOST}:${port}/0?prefix=${encodeURIComponent(prefix)}`;
 
-/** Deletes every key under `prefix` (SCAN + UNLINK, bounded). Test prefixes hold no glob characters. */
-async function dropPrefix(prefix: string): Promise<void> {
-  let cursor = '0';
-  for (let round = 0; round < 10_000; round++) {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    if (keys.length > 0) await admin.unlink(...keys);
-    cursor = next;
-    if (cursor === '0') return;
-  }
-  throw new Error(`could not empty ${prefix}`);
-}
+const dropPrefix = (prefix: string) => deleteRedisPrefix(admin, prefix);
 
 /** Every key under `prefix`, without the prefix. */
 async function keysOf(prefix: string): Promise<string[]> {
@@ -117,14 +109,6 @@ async function eventually<T>(fn: () => Promise<T>, { attempts = 300, deadlineMs 
       await delay(50);
     }
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A redis-server of the test's own on a free port, without persistence, that the test stops and starts. */

@@ -7,7 +7,7 @@ import { OriginPolicy } from './core/origin.js';
 import type { Guard } from './resource-server/guard.js';
 import { metadataPaths } from './resource-server/metadata.js';
 import { handleRest, type RestEndpoint } from './rest.js';
-import { StoreError } from './stores/errors.js';
+import { isStoreUnavailable, reportStoreUnavailable, STORE_RETRY_AFTER_SECONDS } from './stores/outage.js';
 
 /** What the HTTP layer needs of the MCP core (`McpServer` satisfies it). */
 export interface McpEndpoint extends RestEndpoint {
@@ -132,11 +132,11 @@ export function createRequestHandler(options: ServerOptions): http.RequestListen
       log.decision ??= error.code;
       return sendJson(res, error.status, error.toJSON(), error.headers);
     }
-    if (error instanceof StoreError && error.code === 'unavailable') {
+    if (isStoreUnavailable(error)) {
       // Fail closed: without the store nothing is granted; the client retries.
-      logger.warn({ err: error }, 'store unavailable');
+      reportStoreUnavailable(logger, error);
       log.decision = 'store_unavailable';
-      return sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'The server cannot reach its store; try again later' }, { 'retry-after': '1' });
+      return sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'The server cannot reach its store; try again later' }, { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) });
     }
     if (error instanceof JsonRpcError) {
       log.decision ??= 'bad_request';

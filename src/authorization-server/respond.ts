@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { HttpError, OAuthError, type OAuthErrorCode, type OAuthErrorOptions } from '../core/errors.js';
 import { sendJson } from '../core/http.js';
 import type { Logger } from '../core/log.js';
-import { StoreError } from '../stores/errors.js';
+import { isStoreUnavailable, reportStoreUnavailable, STORE_RETRY_AFTER_SECONDS } from '../stores/outage.js';
 
 /**
  * RFC 6749 §5.1: token responses (and, here, every response of the token, registration, revocation and
@@ -52,9 +52,9 @@ export function renderError(res: ServerResponse, error: unknown, logger: Logger)
     return sendNoStore(res, error.status, error.toJSON(), error instanceof ChallengeError ? error.headers : {});
   }
   if (error instanceof HttpError) return sendNoStore(res, error.status, error.toJSON(), error.headers);
-  if (error instanceof StoreError && error.code === 'unavailable') {
-    logger.warn({ err: error }, 'store unavailable');
-    return sendNoStore(res, 503, { error: 'temporarily_unavailable', error_description: 'Try again later' }, { 'retry-after': '1' });
+  if (isStoreUnavailable(error)) {
+    reportStoreUnavailable(logger, error);
+    return sendNoStore(res, 503, { error: 'temporarily_unavailable', error_description: 'Try again later' }, { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) });
   }
   logger.error({ err: error }, 'authorization server error');
   sendNoStore(res, 500, { error: 'server_error', error_description: 'Internal server error' });

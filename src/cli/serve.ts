@@ -113,8 +113,11 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         authorizationServer: embedded,
         allowedHosts: config.allowedHosts,
         allowedOrigins: config.allowedOrigins,
-        // Ready when the store answers and, for JWT, a usable signing key is known.
-        ready: async () => (await store.incidents.count()) >= 0 && ('ready' in inner ? Boolean(inner.ready) : true),
+        // Ready when the store answers (one round trip) and, for JWT, a usable signing key is known.
+        ready: async () => {
+          await store.ping();
+          return 'ready' in inner ? Boolean(inner.ready) : true;
+        },
       }),
     );
     logger.info({ url: resource.href, metadata: metadataUrl, issuer, embedded: embedded !== undefined, store: store.kind }, 'listening');

@@ -15,6 +15,7 @@ import type { AuthInfo } from '../core/auth.js';
 import { HttpError, insufficientScope, JsonRpcCode, JsonRpcError, OAuthError } from '../core/errors.js';
 import { mediaType, readBody } from '../core/http.js';
 import type { RequestLog } from '../core/log.js';
+import { isStoreUnavailable, reportStoreUnavailable } from '../stores/outage.js';
 import { hasScopes, targetOf } from './catalog.js';
 import { RequestContext } from './context.js';
 import { dispatch } from './dispatch.js';
@@ -86,7 +87,9 @@ export async function handlePost(core: TransportCore, req: IncomingMessage, res:
   if (message.kind === 'request' && message.method === 'initialize') return initialize(core, message, res, auth, log);
   if (badVersionHeader(req, res, log)) return;
 
-  const session = await findSession(core, req, res, auth, log);
+  const found = findSession(core, req, res, auth, log);
+  // Only a session this process must look up in the shared store costs a turn of the event loop.
+  const session = found instanceof Promise ? await found : found;
   if (session === undefined) return;
   if (message.kind === 'notification') return notify(session, message), accepted(res);
   if (message.kind === 'response') return answer(session, message), accepted(res);
@@ -156,7 +159,9 @@ function progressTokenOf(request: Request): RequestId | undefined {
 
 /**
  * Runs one request and delivers its response. `log` is given for a lone request: an OAuthError its
- * handler throws before anything was written then rejects handle() (an HTTP 403/401), like the scope check.
+ * handler throws before anything was written then rejects handle() (an HTTP 403/401), like the scope check,
+ * and so does a store that cannot serve (the HTTP layer answers 503 `temporarily_unavailable` with
+ * `Retry-After`, as it does for REST calls and `initialize`).
  */
 async function run(core: TransportCore, exchange: Exchange, session: Session, auth: AuthInfo, request: Request, log: RequestLog | undefined): Promise<void> {
   const ctx = new RequestContext(auth, core, session, exchange, progressTokenOf(request));
@@ -166,9 +171,9 @@ async function run(core: TransportCore, exchange: Exchange, session: Session, au
     if (result instanceof Promise) result = await whileRunning(session, request.id, ctx, result);
     frame = resultFrame(request.id, result);
   } catch (error) {
-    if (log !== undefined && error instanceof OAuthError && !exchange.started && !ctx.cancelled) {
+    if (log !== undefined && (error instanceof OAuthError || isStoreUnavailable(error)) && !exchange.started && !ctx.cancelled) {
       exchange.abandon();
-      log.decision = error.code;
+      if (error instanceof OAuthError) log.decision = error.code;
       throw error;
     }
     frame = errorFrame(request.id, toJsonRpcError(core, error, request.method));
@@ -191,11 +196,19 @@ async function whileRunning<T>(session: Session, id: RequestId, ctx: RequestCont
   }
 }
 
-/** A thrown JsonRpcError is the response; anything else is logged and answered with a generic -32603. */
+/**
+ * A thrown JsonRpcError is the response; a store that cannot serve (in a batch, or once the response
+ * streams) is -32603 with `data.error` `temporarily_unavailable`, a warning; anything else is logged as an
+ * error and answered with a generic -32603.
+ */
 function toJsonRpcError(core: TransportCore, error: unknown, method: string): JsonRpcError {
   if (error instanceof JsonRpcError) return error;
   if (error instanceof OAuthError) {
     return new JsonRpcError(JsonRpcCode.InvalidRequest, error.description, { error: error.code, scope: error.scopes?.join(' ') });
+  }
+  if (isStoreUnavailable(error)) {
+    reportStoreUnavailable(core.logger, error);
+    return new JsonRpcError(JsonRpcCode.InternalError, 'Temporarily unavailable: the server cannot reach its store; try again later', { error: 'temporarily_unavailable' });
   }
   core.logger.error({ err: error, method }, 'MCP handler failed');
   return new JsonRpcError(JsonRpcCode.InternalError, 'Internal error');

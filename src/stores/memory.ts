@@ -47,6 +47,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     rateLimits: new MemoryRateLimitStore(auth),
     cimdCache: new MemoryCimdCacheStore(auth),
     sessions: new MemorySessionStore(auth),
+    async ping() {
+      if (state.closed) throw new StoreError('closed', 'The store is closed');
+    },
     async close() {
       state.closed = true;
     },

@@ -72,6 +72,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     rateLimits: new PostgresRateLimitStore(connection),
     cimdCache: new PostgresCimdCacheStore(connection),
     sessions: new PostgresSessionStore(connection),
+    ping: () => connection.ping(),
     close: () => connection.close(),
   };
 }

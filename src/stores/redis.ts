@@ -87,6 +87,7 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
     rateLimits: new RedisRateLimitStore(connection),
     cimdCache: new RedisCimdCacheStore(connection),
     sessions: new RedisSessionStore(connection),
+    ping: () => connection.ping(),
     close: () => connection.close(),
   };
 }

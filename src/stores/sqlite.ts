@@ -75,6 +75,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     rateLimits: new SqliteRateLimitStore(auth),
     cimdCache: new SqliteCimdCacheStore(auth),
     sessions: new SqliteSessionStore(auth),
+    async ping() {
+      guard(() => db.prepare('SELECT 1').get());
+    },
     async close() {
       if (db.open) db.close();
     },

@@ -152,6 +152,12 @@ export interface Store extends AuthorizationStores {
   readonly kind: StoreKind;
   readonly incidents: IncidentStore;
   readonly sessions: McpSessionStore;
+  /**
+   * Resolves when the store can serve now, at the cost of one round trip (Redis `PING`, PostgreSQL and
+   * SQLite `SELECT 1`): what `serve`'s `/ready` asks. Rejects with `StoreError` code `unavailable` when the
+   * backing database cannot answer, `closed` after `close()`.
+   */
+  ping(): Promise<void>;
   /** Releases the connection; later calls reject with `StoreError` code `closed`. Closing twice is harmless. */
   close(): Promise<void>;
 }

@@ -166,6 +166,19 @@ export function storeContract(name: string, makeTarget: () => Promise<StoreTarge
       await target.cleanup();
     });
 
+    it('answers ping while open (what /ready asks), and rejects it with closed after close', async () => {
+      const target = await makeTarget();
+      const store = await target.open();
+      try {
+        assert.equal(await store.ping(), undefined);
+        await Promise.all(Array.from({ length: 10 }, () => store.ping()));
+      } finally {
+        await store.close();
+      }
+      await assert.rejects(store.ping(), (err: unknown) => err instanceof StoreError && err.code === 'closed');
+      await target.cleanup();
+    });
+
     it('keeps everything across close and reopen (durable stores)', async (t) => {
       const target = await makeTarget();
       if (!target.durable) return t.skip('not durable');

@@ -140,6 +140,11 @@ export class PostgresConnection implements PostgresContext {
     }
   }
 
+  /** One `SELECT 1` on the pool: `unavailable` when the server cannot answer, `closed` after close(). */
+  async ping(): Promise<void> {
+    await this.run('SELECT 1');
+  }
+
   /** Ends the pool once; calls from then on reject with `closed`. */
   close(): Promise<void> {
     this.#closing ??= this.#pool.end();

@@ -110,6 +110,8 @@ export interface RedisConnection {
    * reject with `closed` after `close()`, `unavailable` when Redis cannot serve.
    */
   scripts<N extends string>(group: string, sources: Record<N, string>): Record<N, ScriptCall>;
+  /** One `PING`: rejects with `closed` after `close()`, `unavailable` when Redis cannot answer. */
+  ping(): Promise<void>;
   /** Quits the connection; closing twice is harmless. */
   close(): Promise<void>;
 }
@@ -199,6 +201,14 @@ export async function connectRedis(location: RedisLocation, options: ConnectOpti
         };
       }
       return calls;
+    },
+    async ping() {
+      if (state.closed) throw new StoreError('closed', 'The store is closed');
+      try {
+        await redis.ping();
+      } catch (err) {
+        throw translate(err);
+      }
     },
     async close() {
       if (state.closed) return;

@@ -5,14 +5,12 @@
  * through it; recovery listens again on the same port). The shared servers themselves are never touched.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { eventually, freePort } from './embedded-as.js';
-import { POSTGRES_SERVER } from './shared-stores.js';
+import { postgresTarget } from './shared-stores.js';
 
 const HOST = '127.0.0.1';
 
@@ -69,26 +67,18 @@ export async function throwawayRedis(): Promise<OutageTarget> {
  * closes the forwarder and drops the schema (over a direct connection).
  */
 export async function forwardedPostgres(): Promise<OutageTarget> {
-  const upstream = new URL(POSTGRES_SERVER);
-  const schema = `portcullis_test_${randomBytes(6).toString('hex')}`;
-  const forwarder = new Forwarder(Number(upstream.port || 5432));
+  const target = postgresTarget();
+  const url = new URL(target.url);
+  const forwarder = new Forwarder(Number(url.port || 5432));
   await forwarder.listen(0);
-  const url = new URL(POSTGRES_SERVER);
   url.port = String(forwarder.port);
-  url.searchParams.set('schema', schema);
   return {
     url: url.href,
     down: () => forwarder.close(),
     up: () => forwarder.listen(forwarder.port),
     async cleanup() {
       await forwarder.close();
-      const admin = new pg.Client({ connectionString: POSTGRES_SERVER });
-      await admin.connect();
-      try {
-        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      } finally {
-        await admin.end();
-      }
+      await target.cleanup();
     },
   };
 }

@@ -112,8 +112,10 @@ process.on('message', (message: LoadMessage) => {
     process.disconnect();
     return;
   }
+  // The orchestrator may be gone by then (interrupted): there is nobody to answer.
+  const reply = (message: LoadReply): void => void (process.connected && process.send!(message));
   run(message.job).then(
-    (result) => process.send!({ type: 'result', result } satisfies LoadReply),
-    (error: unknown) => process.send!({ type: 'failed', error: String(error) } satisfies LoadReply),
+    (result) => reply({ type: 'result', result }),
+    (error: unknown) => reply({ type: 'failed', error: String(error) }),
   );
 });

@@ -1,14 +1,17 @@
 /**
- * From rounds to the published table: medians per row, ratios to the floor and to the SDK anchor's best
- * configuration, the Markdown table for the README and the target checks of issue 2.
+ * From rounds to the published table: medians per row, ratios to the floor and (for `tools/call` rows) to
+ * the SDK anchor's best configuration, the Markdown table for the README and the target checks of issue 2.
  */
 import type { RowId } from './lib/options.js';
 import type { LoadResult } from './load.js';
+import type { Operation } from './rows.js';
 import type { SessionMemory } from './sessions.js';
 
 export interface RoundSample extends LoadResult {
   round: number;
   cpuMicrosPerRequest: number;
+  /** CPU of the store server (Redis, PostgreSQL) per request, not included in `cpuMicrosPerRequest`; absent when not read. */
+  storeCpuMicrosPerRequest?: number;
   /** Bytes the server wrote to stdout per request (its logs). */
   stdoutBytesPerRequest: number;
 }
@@ -16,22 +19,29 @@ export interface RoundSample extends LoadResult {
 export interface RowResult {
   id: RowId;
   label: string;
+  operation: Operation;
   rounds: RoundSample[];
   /** Resident memory after the last round. */
   rssMb?: number;
   /** Why the row has no numbers. */
   skipped?: string;
+  /** Skipped because something outside the bench is missing (not built, store server down): not a failure. */
+  unavailable?: boolean;
 }
 
 export interface RowSummary {
   id: RowId;
   label: string;
+  operation: Operation;
   rps: number;
   p50: number;
   p99: number;
   cpuMicrosPerRequest: number;
+  /** Median CPU of the store server per request (Redis, PostgreSQL), or null when not read. */
+  storeCpuMicrosPerRequest: number | null;
   rssMb: number;
   vsFloor: number | null;
+  /** Null for token rows: the anchor answers `tools/call`, not token requests. */
   vsSdkBest: number | null;
   /** Server CPU per request relative to the floor's (1 = as cheap as the floor). */
   cpuVsFloor: number | null;
@@ -56,16 +66,19 @@ export function summarize(results: readonly RowResult[]): RowSummary[] {
   return measured.map((row) => {
     const own = rps.get(row.id)!;
     const cpu = median(row.rounds.map((r) => r.cpuMicrosPerRequest));
+    const storeCpu = row.rounds.flatMap((r) => (r.storeCpuMicrosPerRequest === undefined ? [] : [r.storeCpuMicrosPerRequest]));
     return {
       id: row.id,
       label: row.label,
+      operation: row.operation,
       rps: own,
       p50: median(row.rounds.map((r) => r.p50)),
       p99: median(row.rounds.map((r) => r.p99)),
       cpuMicrosPerRequest: cpu,
+      storeCpuMicrosPerRequest: storeCpu.length === 0 ? null : median(storeCpu),
       rssMb: row.rssMb ?? Number.NaN,
       vsFloor: floor === undefined ? null : own / floor,
-      vsSdkBest: sdkBest === undefined ? null : own / sdkBest,
+      vsSdkBest: sdkBest === undefined || row.operation !== 'tools/call' ? null : own / sdkBest,
       cpuVsFloor: floorCpu === undefined ? null : cpu / floorCpu,
       failures: row.rounds.reduce((sum, r) => sum + r.non2xx + r.errors + r.timeouts + r.mismatches, 0),
     };
@@ -109,6 +122,17 @@ export function caveatLines(summaries: readonly RowSummary[]): string[] {
   const costs = summaries.filter((s) => s.id !== 'floor' && s.cpuVsFloor !== null).map((s) => `${s.id} ${s.cpuVsFloor!.toFixed(1)}×`);
   if (costs.length > 0) lines.push(`Server CPU per request relative to the floor: ${costs.join(', ')}.`);
   return lines;
+}
+
+/**
+ * The store servers' own CPU per request, which CPU/req (the Portcullis process alone) leaves out. Redis is
+ * read as its whole process, so other clients of that Redis during the run count too.
+ */
+export function storeCpuLines(summaries: readonly RowSummary[]): string[] {
+  const read = summaries.filter((s) => s.storeCpuMicrosPerRequest !== null);
+  if (read.length === 0) return [];
+  const each = read.map((s) => `${s.id} ${Math.round(s.storeCpuMicrosPerRequest!)} µs`).join(', ');
+  return [`Store server CPU per request, not in CPU/req (redis-server: the whole process; PostgreSQL: the row's own backends): ${each}.`];
 }
 
 /** Issue 2's targets for Portcullis, one line each, or nothing when Portcullis was not measured. */

@@ -1,26 +1,45 @@
 /**
- * The rows of the table: how each server is started and which request loads it. Every row answers the
- * same `tools/call` of `add` (body {@link CALL_BODY}, answer `3`) over 127.0.0.1, carrying the same
- * kind of token (ES256, `at+jwt`, audience = that server's resource URL) from the local issuer.
+ * The rows of the table: how each server is started and which request loads it, over 127.0.0.1.
+ *
+ * - `tools/call` rows answer the same `tools/call` of `add` (body {@link CALL_BODY}, answer `3`) with the
+ *   same kind of token (ES256, `at+jwt`, audience = that server's resource URL): from the local issuer
+ *   for the floor, the SDK anchor and `portcullis` (JWT mode, memory store); from the server's own
+ *   embedded authorization server for `serve-<store>`.
+ * - `token-<store>` rows load the token endpoint of `portcullis serve` on that store with one
+ *   `client_credentials` request (`lib/token-client.ts`), which reads the client from the store each time.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, type ServerProcess } from './lib/child.js';
-import { checkCall, initializeSession, mcpHeaders } from './lib/mcp-client.js';
-import type { RowId } from './lib/options.js';
+import { cleanEnv, startServer, type ServerProcess } from './lib/child.js';
+import { CALL_BODY, CALL_EXPECT, checkCall, initializeSession, mcpHeaders } from './lib/mcp-client.js';
+import { STORE_KINDS, type RowId, type StoreKind } from './lib/options.js';
+import { TOKEN_EXPECT, clientCredentialsRequest, requestToken } from './lib/token-client.js';
+import { RowUnavailable } from './lib/unavailable.js';
 import type { Issuer } from './issuer.js';
+import type { BenchStores } from './stores.js';
 
 export interface Target {
   url: string;
   headers: Record<string, string>;
+  /** The loaded request body; `[<id>]` becomes a unique id per request. */
+  body: string;
+  /** What every successful response body contains. */
+  expect: string;
 }
+
+/** What a row's requests do: the MCP call every server answers, or a token request. */
+export type Operation = 'tools/call' | 'token';
 
 export interface Row {
   id: RowId;
   label: string;
+  operation: Operation;
+  /** Starts the server; rejects with {@link RowUnavailable} when something outside the bench is missing. */
   start(): Promise<ServerProcess>;
-  /** Opens whatever session the row needs, checks one call, and returns what the load sends. */
+  /** Opens whatever session the row needs, checks one request, and returns what the load sends. */
   prepare(server: ServerProcess): Promise<Target>;
+  /** CPU time (µs) by process of a store server working for this row (Redis, PostgreSQL); absent or undefined when there is none to read. */
+  storeCpu?(): Promise<Map<number, number> | undefined>;
 }
 
 export interface RowContext {
@@ -28,23 +47,19 @@ export interface RowContext {
   /** Where `bench/servers` was compiled to. */
   serversDir: string;
   issuer: Issuer;
-  /** Extra `node` flags for the Portcullis process (e.g. `--cpu-prof`). */
+  /** Extra `node` flags for the Portcullis process of the `portcullis` row (e.g. `--cpu-prof`). */
   portcullisNodeFlags: readonly string[];
+  /** The places of the `serve-*` and `token-*` rows. */
+  stores: BenchStores;
+  /** `PORTCULLIS_SECRET` of the `serve-*` and `token-*` servers (those on one store share its keys). */
+  secret: string;
 }
 
-/** Environment for children: none of the caller's Portcullis/OAuth settings leak into a row. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(OAUTH_|OKTA_|MCP_|PORTCULLIS_)|^(PORT|HOST|PUBLIC_URL|LOG_LEVEL|NODE_OPTIONS)$/.test(key)) continue;
-    env[key] = value;
-  }
-  return env;
-}
+const logLevel = (): string => process.env.BENCH_LOG_LEVEL ?? 'info';
 
 /** Arguments of the `portcullis serve` process the benchmark measures. */
 export function portcullisArgs(context: RowContext): string[] {
-  return [...context.portcullisNodeFlags, 'bin/portcullis.js', 'serve', '--port', '0', '--issuer', context.issuer.url, '--store', 'memory:', '--log-level', process.env.BENCH_LOG_LEVEL ?? 'info'];
+  return [...context.portcullisNodeFlags, 'bin/portcullis.js', 'serve', '--port', '0', '--issuer', context.issuer.url, '--store', 'memory:', '--log-level', logLevel()];
 }
 
 /** Why Portcullis cannot run yet, or undefined when it can. */
@@ -53,15 +68,66 @@ export function portcullisMissing(root: string): string | undefined {
 }
 
 export function startPortcullis(context: RowContext): Promise<ServerProcess> {
+  const missing = portcullisMissing(context.root);
+  if (missing) return Promise.reject(new RowUnavailable(missing));
   return startServer('portcullis', process.execPath, portcullisArgs(context), { cwd: context.root, env: cleanEnv() });
 }
 
-async function sessionTarget(server: ServerProcess, issuer: Issuer): Promise<Target> {
-  const token = await issuer.sign({ audience: server.url });
+/** `portcullis serve` with its embedded authorization server on the bench's place of `kind`, for `rowId`. */
+async function startServe(context: RowContext, kind: StoreKind, rowId: RowId): Promise<ServerProcess> {
+  const missing = portcullisMissing(context.root);
+  if (missing) throw new RowUnavailable(missing);
+  const place = await context.stores.place(kind);
+  const args = ['bin/portcullis.js', 'serve', '--port', '0', '--store', place.urlFor(rowId), '--log-level', logLevel()];
+  return startServer(rowId, process.execPath, args, { cwd: context.root, env: cleanEnv({ PORTCULLIS_SECRET: context.secret }) });
+}
+
+/** An MCP session opened with `token`, checked with one call. */
+async function sessionTarget(server: ServerProcess, token: string): Promise<Target> {
   const sessionId = await initializeSession(server.url, token);
   const headers = mcpHeaders(token, sessionId);
   await checkCall(server.url, headers);
-  return { url: server.url, headers };
+  return { url: server.url, headers, body: CALL_BODY, expect: CALL_EXPECT };
+}
+
+/** No session (the floor, the stateless anchor): the token's headers, checked with one call. */
+async function sessionlessTarget(server: ServerProcess, issuer: Issuer): Promise<Target> {
+  const headers = mcpHeaders(await issuer.sign({ audience: server.url }));
+  await checkCall(server.url, headers);
+  return { url: server.url, headers, body: CALL_BODY, expect: CALL_EXPECT };
+}
+
+const STORE_NAMES: Readonly<Record<StoreKind, string>> = { sqlite: 'SQLite', redis: 'Redis', postgres: 'PostgreSQL' };
+
+/** The two rows of one store: `tools/call` with a token of the server's own, and the token endpoint. */
+function storeRows(context: RowContext, kind: StoreKind): [Row, Row] {
+  const name = STORE_NAMES[kind];
+  const storeCpu = async (rowId: RowId) => (await context.stores.place(kind)).cpu(rowId);
+  const call: Row = {
+    id: `serve-${kind}`,
+    label: `Portcullis \`serve\` (embedded AS, ${name} store, info logs): \`tools/call\``,
+    operation: 'tools/call',
+    start: () => startServe(context, kind, call.id),
+    async prepare(server) {
+      const { client } = await context.stores.place(kind);
+      return sessionTarget(server, await requestToken(await clientCredentialsRequest(server.url, client)));
+    },
+    storeCpu: () => storeCpu(call.id),
+  };
+  const token: Row = {
+    id: `token-${kind}`,
+    label: `Portcullis \`serve\` (embedded AS, ${name} store, info logs): token endpoint, \`client_credentials\``,
+    operation: 'token',
+    start: () => startServe(context, kind, token.id),
+    async prepare(server) {
+      const { client } = await context.stores.place(kind);
+      const request = await clientCredentialsRequest(server.url, client);
+      await requestToken(request);
+      return { ...request, expect: TOKEN_EXPECT };
+    },
+    storeCpu: () => storeCpu(token.id),
+  };
+  return [call, token];
 }
 
 export function defineRows(context: RowContext): Row[] {
@@ -70,39 +136,39 @@ export function defineRows(context: RowContext): Row[] {
     startServer(name, process.execPath, [join(serversDir, file), ...args], { cwd: root, env: cleanEnv() });
   const anchorArgs = (mode: string) => ['--mode', mode, '--issuer', issuer.url, '--jwks-uri', issuer.jwksUri];
 
+  const stores = STORE_KINDS.map((kind) => storeRows(context, kind));
+
   return [
     {
       id: 'floor',
       label: 'Node `http` floor (JSON echo, no auth)',
+      operation: 'tools/call',
       start: node('floor', 'floor.js'),
-      async prepare(server) {
-        // the same bytes as the other rows, token included; the floor ignores it
-        const headers = mcpHeaders(await issuer.sign({ audience: server.url }));
-        await checkCall(server.url, headers);
-        return { url: server.url, headers };
-      },
+      // the same bytes as the other rows, token included; the floor ignores it
+      prepare: (server) => sessionlessTarget(server, issuer),
     },
     {
       id: 'sdk-stateful',
       label: 'SDK v2 anchor, stateful (one session)',
+      operation: 'tools/call',
       start: node('sdk-stateful', 'sdk-anchor.js', anchorArgs('stateful')),
-      prepare: (server) => sessionTarget(server, issuer),
+      prepare: async (server) => sessionTarget(server, await issuer.sign({ audience: server.url })),
     },
     {
       id: 'sdk-stateless',
       label: 'SDK v2 anchor, stateless (server + transport per request)',
+      operation: 'tools/call',
       start: node('sdk-stateless', 'sdk-anchor.js', anchorArgs('stateless')),
-      async prepare(server) {
-        const headers = mcpHeaders(await issuer.sign({ audience: server.url }));
-        await checkCall(server.url, headers);
-        return { url: server.url, headers };
-      },
+      prepare: (server) => sessionlessTarget(server, issuer),
     },
     {
       id: 'portcullis',
       label: 'Portcullis `serve` (JWT, memory store, info logs)',
+      operation: 'tools/call',
       start: () => startPortcullis(context),
-      prepare: (server) => sessionTarget(server, issuer),
+      prepare: async (server) => sessionTarget(server, await issuer.sign({ audience: server.url })),
     },
+    ...stores.map(([call]) => call),
+    ...stores.map(([, token]) => token),
   ];
 }

@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: authenticated MCP `tools/call` throughput of Portcullis against the Node `http` floor
- * and the official SDK v2 anchor (stateful and stateless), then the memory of 10,000 idle sessions.
+ * and the official SDK v2 anchor (stateful and stateless); `portcullis serve` with its embedded
+ * authorization server on SQLite, Redis and PostgreSQL, for `tools/call` and for its token endpoint
+ * (`client_credentials`); then the memory of 10,000 idle sessions.
  *
  * Every server runs in its own process and the load comes from autocannon in another (`load.ts`), so
  * the orchestrator's event loop carries no load. Rounds alternate between the servers (the order
@@ -10,8 +12,13 @@
  * included, as JSON in `bench/results.json`. Loopback only; Linux (`/proc`) only.
  *
  * Portcullis runs from `dist/` (`npm run build` first), as `portcullis serve --port 0 --issuer <local
- * issuer> --store memory: --log-level info`, its log lines drained from a pipe.
+ * issuer> --store memory: --log-level info` for the `portcullis` row and `portcullis serve --port 0
+ * --store <fresh place> --log-level info` for the store rows (`stores.ts`), its log lines drained from a
+ * pipe. For Redis and PostgreSQL the store server's CPU per request is reported beside the table. A row
+ * that cannot start because something outside the bench is missing (Portcullis not built, Redis or
+ * PostgreSQL down) is reported as skipped; any other failure to start a row makes the exit code 1.
  */
+import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -19,14 +26,15 @@ import { fileURLToPath } from 'node:url';
 import type { ServerProcess } from './lib/child.js';
 import { compileServers } from './lib/compile.js';
 import { startLoadGenerator, type LoadGenerator } from './lib/load-client.js';
-import { CALL_BODY, CALL_EXPECT } from './lib/mcp-client.js';
 import { USAGE, parseOptions, type BenchOptions } from './lib/options.js';
-import { cpuMicros, rssMegabytes } from './lib/proc.js';
+import { cpuDelta, cpuMicros, rssMegabytes } from './lib/proc.js';
 import { formatProfile, summarizeProfile } from './lib/profile.js';
 import { startIssuer, type Issuer } from './issuer.js';
-import { caveatLines, markdownTable, sessionLine, summarize, targetLines, type RowResult } from './report.js';
+import { RowUnavailable } from './lib/unavailable.js';
+import { caveatLines, markdownTable, sessionLine, storeCpuLines, summarize, targetLines, type RowResult } from './report.js';
 import { defineRows, portcullisMissing, startPortcullis, type Row, type RowContext, type Target } from './rows.js';
 import { measureIdleSessions, type SessionMemory } from './sessions.js';
+import { benchStores } from './stores.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const progress = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -41,14 +49,8 @@ interface Running {
 /** Starts the rows, appending each ready one to `running` at once, so a later failure still stops it. */
 async function startRows(rows: readonly Row[], results: RowResult[], running: Running[]): Promise<void> {
   for (const row of rows) {
-    const result: RowResult = { id: row.id, label: row.label, rounds: [] };
+    const result: RowResult = { id: row.id, label: row.label, operation: row.operation, rounds: [] };
     results.push(result);
-    const missing = row.id === 'portcullis' ? portcullisMissing(root) : undefined;
-    if (missing) {
-      result.skipped = missing;
-      progress(`skip ${row.id}: ${missing}`);
-      continue;
-    }
     let server: ServerProcess | undefined;
     try {
       server = await row.start();
@@ -58,26 +60,43 @@ async function startRows(rows: readonly Row[], results: RowResult[], running: Ru
     } catch (error) {
       await server?.stop();
       result.skipped = (error as Error).message;
+      if (error instanceof RowUnavailable) result.unavailable = true;
       progress(`skip ${row.id}: ${result.skipped}`);
     }
   }
 }
 
+/** The row's store server CPU, or undefined when there is none or it cannot be read now (that store down). */
+async function storeCpu(row: Row): Promise<Map<number, number> | undefined> {
+  try {
+    return await row.storeCpu?.();
+  } catch {
+    return undefined;
+  }
+}
+
 async function measureRound(entry: Running, round: number, options: BenchOptions, load: LoadGenerator): Promise<void> {
-  const job = { url: entry.target.url, headers: entry.target.headers, body: CALL_BODY, expect: CALL_EXPECT, connections: options.connections };
+  const { url, headers, body, expect } = entry.target;
+  const job = { url, headers, body, expect, connections: options.connections };
   if (options.warmup > 0) await load.run({ ...job, seconds: options.warmup });
   const { pid } = entry.server;
+  // Read after the warm-up, which (re)opens the store connections an idle pool may have closed.
+  const storeBefore = await storeCpu(entry.row);
   const cpuBefore = cpuMicros(pid);
   const bytesBefore = entry.server.stdoutBytes;
   const result = await load.run({ ...job, seconds: options.seconds });
   const cpu = cpuMicros(pid) - cpuBefore;
   const bytes = entry.server.stdoutBytes - bytesBefore;
+  const storeAfter = storeBefore && (await storeCpu(entry.row));
   const perRequest = (value: number): number => (result.requests > 0 ? value / result.requests : Number.NaN);
+  const storeMicros = storeBefore && storeAfter ? perRequest(cpuDelta(storeBefore, storeAfter)) : undefined;
   const { requests, seconds, rps, p50, p90, p99, max, non2xx, errors, timeouts, mismatches } = result;
-  entry.result.rounds.push({ round, requests, seconds, rps, p50, p90, p99, max, cpuMicrosPerRequest: perRequest(cpu), stdoutBytesPerRequest: perRequest(bytes), non2xx, errors, timeouts, mismatches });
+  const store = storeMicros === undefined ? {} : { storeCpuMicrosPerRequest: storeMicros };
+  entry.result.rounds.push({ round, requests, seconds, rps, p50, p90, p99, max, cpuMicrosPerRequest: perRequest(cpu), ...store, stdoutBytesPerRequest: perRequest(bytes), non2xx, errors, timeouts, mismatches });
   const failures = non2xx + errors + timeouts + mismatches;
+  const storeNote = storeMicros === undefined ? '' : ` + store ${Math.round(storeMicros)}`;
   progress(
-    `round ${round}/${options.rounds} ${entry.row.id.padEnd(13)} ${Math.round(rps).toString().padStart(6)} req/s  p50 ${p50.toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  CPU ${Math.round(perRequest(cpu))} µs/req${failures > 0 ? `  ⚠ ${failures} failed` : ''}`,
+    `round ${round}/${options.rounds} ${entry.row.id.padEnd(14)} ${Math.round(rps).toString().padStart(6)} req/s  p50 ${p50.toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  CPU ${Math.round(perRequest(cpu))}${storeNote} µs/req${failures > 0 ? `  ⚠ ${failures} failed` : ''}`,
   );
 }
 
@@ -121,15 +140,22 @@ async function main(): Promise<number> {
   if (options.profile) rmSync(profileDir, { recursive: true, force: true });
   const serversDir = compileServers(join(root, 'bench/servers'), join(root, '.cache/bench/servers'));
   const issuer: Issuer = await startIssuer();
-  const context: RowContext = { root, serversDir, issuer, portcullisNodeFlags: options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] };
+  const secret = randomBytes(32).toString('base64url');
+  const stores = benchStores({ root, redisUrl: options.redisUrl, postgresUrl: options.postgresUrl, secret, progress });
+  const context: RowContext = { root, serversDir, issuer, portcullisNodeFlags: options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [], stores, secret };
   const load = startLoadGenerator(join(root, 'bench/load.ts'));
   const results: RowResult[] = [];
   const running: Running[] = [];
   let sessions: SessionMemory | undefined;
   const loadAverage = os.loadavg();
 
+  const cleanup = async (): Promise<void> => {
+    for (const problem of await stores.cleanup()) progress(`⚠ ${problem}: remove it by hand`);
+  };
   const interrupt = (): void => {
-    void Promise.all(running.map((entry) => entry.server.stop(500))).finally(() => process.exit(130));
+    void Promise.all(running.map((entry) => entry.server.stop(500)))
+      .then(cleanup)
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupt);
   try {
@@ -143,6 +169,7 @@ async function main(): Promise<number> {
     sessions = await measureSessions(context, options);
   } finally {
     await Promise.all(running.map((entry) => entry.server.stop()));
+    await cleanup();
     await load.close();
     await issuer.close();
     process.off('SIGINT', interrupt);
@@ -153,7 +180,7 @@ async function main(): Promise<number> {
   const lines = [table, ''];
   if (sessions) lines.push(sessionLine(sessions), '');
   for (const row of results) if (row.skipped) lines.push(`(${row.id} not measured: ${row.skipped.split('\n')[0]})`);
-  lines.push(...targetLines(summary, sessions), ...caveatLines(summary));
+  lines.push(...storeCpuLines(summary), ...targetLines(summary, sessions), ...caveatLines(summary));
   lines.push(
     '',
     `${options.rounds} rounds × ${options.seconds} s per server (after ${options.warmup} s warm-up), ${options.connections} connections, median of rounds; ` +
@@ -191,7 +218,7 @@ async function main(): Promise<number> {
   };
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   progress(`wrote ${out} (${report.wallSeconds.toFixed(0)} s)`);
-  return results.some((row) => row.skipped && row.id !== 'portcullis') ? 1 : 0;
+  return results.some((row) => row.skipped && !row.unavailable) ? 1 : 0;
 }
 
 process.exitCode = await main();

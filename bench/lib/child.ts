@@ -18,6 +18,16 @@ export interface ServerProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** Environment for children: none of the caller's Portcullis/OAuth settings leak into a row, plus `extra`. */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(OAUTH_|OKTA_|MCP_|PORTCULLIS_)|^(PORT|HOST|PUBLIC_URL|LOG_LEVEL|NODE_OPTIONS)$/.test(key)) continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
 export interface StartOptions {
   cwd: string;
   env?: NodeJS.ProcessEnv;

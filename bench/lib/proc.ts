@@ -23,6 +23,29 @@ export function cpuMicros(pid: number): number {
   return ((utime + stime) * 1e6) / TICKS_PER_SECOND;
 }
 
+/** {@link cpuMicros} of each process in `pids` that still exists. */
+export function cpuMicrosOf(pids: Iterable<number>): Map<number, number> {
+  const times = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      times.set(pid, cpuMicros(pid));
+    } catch {
+      // exited since it was listed
+    }
+  }
+  return times;
+}
+
+/**
+ * CPU used between two {@link cpuMicrosOf} readings: a process that started in between counts from zero,
+ * one that exited in between is lost (its last slice cannot be read any more).
+ */
+export function cpuDelta(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
+  let total = 0;
+  for (const [pid, micros] of after) total += micros - (before.get(pid) ?? 0);
+  return total;
+}
+
 /** Resident set size in MB (`VmRSS`). */
 export function rssMegabytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

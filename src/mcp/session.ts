@@ -211,13 +211,24 @@ export class SessionStore {
 
   /**
    * Forgets every session idle here for longer than `idleMs` (with a shared store, only this process's
-   * copy: the store expires the session itself); pings the open streams of the others.
+   * copy: the store expires the session itself); pings the open streams of the others, and re-checks the
+   * ones kept busy by a stream against the shared store.
    */
   sweep(): void {
-    const cutoff = this.options.now() - this.options.idleMs;
-    for (const session of this.sessions.values()) {
-      if (session.lastSeen < cutoff && !session.busy) this.forget(session);
-      else if (session.streams !== undefined) for (const stream of session.streams.values()) stream.ping();
+    const now = this.options.now();
+    const cutoff = now - this.options.idleMs;
+    for (const session of [...this.sessions.values()]) {
+      if (session.lastSeen < cutoff && !session.busy) {
+        this.forget(session);
+        continue;
+      }
+      if (session.streams !== undefined) for (const stream of session.streams.values()) stream.ping();
+      // A session kept busy by a stream, without requests, would expire in the shared store (only requests
+      // move its deadline there) or miss a DELETE made elsewhere: check it here. A store that cannot answer
+      // now is asked again at the next sweep.
+      if (this.shared !== undefined && session.busy && now - session.checkedAt >= this.recheckMs) {
+        this.recheck(session, now).catch(() => {});
+      }
     }
   }
 

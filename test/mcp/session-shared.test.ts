@@ -3,8 +3,10 @@
  * behind a load balancer. The store is the memory store (its contract is the same as every other's).
  */
 import assert from 'node:assert/strict';
+import type { ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { hashOf, SessionStore } from '../../src/mcp/session.js';
+import { Stream } from '../../src/mcp/sse.js';
 import { StoreError } from '../../src/stores/errors.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import type { McpSessionStore } from '../../src/stores/types.js';
@@ -122,6 +124,39 @@ test('a store that cannot answer fails the lookup (the server answers 503), and 
     down = false;
     assert.ok(await b.find(session.id, alice), 'served again once the store is back');
     assert.ok(await a.find(session.id, alice));
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('a session kept busy by its GET stream stays alive in the store, and a DELETE elsewhere ends the stream', async () => {
+  const clock = { now: Date.parse('2026-01-01T00:00:00Z') };
+  const store = createMemoryStore({ now: () => clock.now });
+  const [a, b] = instances(store.sessions, clock);
+  try {
+    const alice = caller('alice', 'app', []);
+    const session = (await a.create(alice, '2025-11-25', 0))!;
+    const written: string[] = [];
+    const res = { destroyed: false, writeHead: () => res, write: (chunk: string) => written.push(chunk), end: () => res };
+    const stream = new Stream(0, 8, 1_000);
+    stream.attach(res as unknown as ServerResponse, {});
+    (session.streams = new Map()).set(0, stream);
+
+    // Two idle periods with no request: the sweep moves the deadline in the store.
+    for (let i = 0; i < 2 * (IDLE / RECHECK); i++) {
+      clock.now += RECHECK;
+      a.sweep();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(await store.sessions.get(hashOf(session.id), clock.now / 1000), 'still in the store');
+
+    await b.terminate((await b.find(session.id, alice))!);
+    clock.now += RECHECK;
+    a.sweep();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(a.size, 0, 'the sweep found the session gone');
+    assert.equal(stream.connected, false, 'and ended its stream');
   } finally {
     a.close();
     b.close();

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Proof of MCP conformance: runs the official suite (@modelcontextprotocol/conformance, `conformance server`)
-# against test/fixtures/conformance-server.ts, a server built with Portcullis' MCP core, twice:
-#   1. plain: the fixture hands every request to McpServer.handle() with a fixed caller;
-#   2. auth:  the fixture runs the real HTTP layer and bearer guard with a JWT verifier (--auth) and the
+# against test/fixtures/conformance-server.ts, a server built with Portcullis' MCP core, three times:
+#   1. plain:   the fixture hands every request to McpServer.handle() with a fixed caller;
+#   2. auth:    the fixture runs the real HTTP layer and bearer guard with a JWT verifier (--auth) and the
 #      suite, which sends no token, goes through test/fixtures/bearer-forwarder.ts, which adds the token
 #      the fixture signed for itself. Before that run, a request without the token must get 401.
-# Exits non-zero if any scenario fails in either run.
+#   3. gateway: `portcullis proxy` (run from source, embedded authorization server, a scope file that puts
+#      every tool behind the fixture's scope) in front of a plain fixture as its backend; the forwarder adds
+#      a token minted by `portcullis token` on the gateway's store. Before that run, a request without the
+#      token must get 401.
+# Exits non-zero if any scenario fails in the plain or auth run, or if the gateway run has more failed checks
+# than the plain run (the gateway must add none).
 #
 # The suite needs Node >= 22; this machine's Node may be 20. Both the suite and the `node@22` npm package
 # are installed into .cache/conformance (git-ignored). The fixture itself runs on the project's Node.
@@ -46,15 +51,20 @@ NODE22=$CACHE/node_modules/node/bin/node
 CONFORMANCE=$CACHE/node_modules/@modelcontextprotocol/conformance/dist/index.js
 case "$("$NODE22" --version)" in v22.*) ;; *) echo "expected Node 22 at $NODE22" >&2; exit 1 ;; esac
 
-# Starts a process in the background, its stdout to $2; waits until it prints "listening on URL".
+# Starts a process in the background, its stdout to $1; waits until it prints "listening on URL".
 start() {
-  local out=$1
-  shift
+  start_until '^listening on ' "$@"
+}
+
+# Starts a process in the background, its stdout to $2; waits until a line of it matches the regex $1.
+start_until() {
+  local pattern=$1 out=$2
+  shift 2
   "$@" >"$out" 2>"$out.err" &
   PIDS+=("$!")
   local pid=$!
   for _ in $(seq 1 300); do
-    if grep -q '^listening on ' "$out"; then return 0; fi
+    if grep -q "$pattern" "$out"; then return 0; fi
     if ! kill -0 "$pid" 2>/dev/null; then break; fi
     sleep 0.1
   done
@@ -105,9 +115,50 @@ start "$WORK/forwarder.out" node --import tsx test/fixtures/bearer-forwarder.ts 
 unset BEARER_TOKEN
 run_suite auth "$(url_of "$WORK/forwarder.out")" || failed=1
 
+# The gateway, from source (no build needed), as `portcullis` would run it.
+PORTCULLIS=(node --import tsx --input-type=module
+  -e 'import { main } from "./src/cli/main.ts"; process.exitCode = await main(process.argv.slice(1));')
+# Its embedded AS encrypts its keys with this (it would warn without one); only this run's processes see it.
+PORTCULLIS_SECRET=$(node -e 'console.log(require("node:crypto").randomBytes(32).toString("base64url"))')
+export PORTCULLIS_SECRET PORTCULLIS_ADMIN_PASSWORD=$PORTCULLIS_SECRET
+GATEWAY_PORT=$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+GATEWAY_STORE="sqlite:$WORK/gateway.db"
+echo '{ "tools": { "*": ["conformance:use"] } }' >"$WORK/tool-scopes.json"
+start "$WORK/backend.out" node --import tsx test/fixtures/conformance-server.ts --port 0
+start_until '"msg":"listening"' "$WORK/gateway.out" "${PORTCULLIS[@]}" proxy --port "$GATEWAY_PORT" --log-level info \
+  --store "$GATEWAY_STORE" --backend-url "$(url_of "$WORK/backend.out")" --tool-scopes "$WORK/tool-scopes.json"
+GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT/mcp
+STATUS=$(node -e '
+  fetch(process.argv[1], { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }) }).then((r) => console.log(r.status), () => console.log("error"))' "$GATEWAY_URL")
+if [ "$STATUS" != 401 ]; then
+  echo "the gateway answered $STATUS to a request without a token (expected 401)" >&2
+  exit 1
+fi
+echo
+echo "gateway refuses a request without a token: 401"
+BEARER_TOKEN=$("${PORTCULLIS[@]}" token --store "$GATEWAY_STORE" --port "$GATEWAY_PORT" \
+  --tool-scopes "$WORK/tool-scopes.json" --scope conformance:use)
+unset PORTCULLIS_SECRET PORTCULLIS_ADMIN_PASSWORD
+export BEARER_TOKEN
+start "$WORK/gateway-forwarder.out" node --import tsx test/fixtures/bearer-forwarder.ts --target "$GATEWAY_URL"
+unset BEARER_TOKEN
+run_suite gateway "$(url_of "$WORK/gateway-forwarder.out")" || true
+
+# Failed checks of a run, from the suite's "Total: N passed, M failed".
+failed_checks() { sed -n 's/^Total: [0-9]* passed, \([0-9]*\) failed.*/\1/p' "$RESULTS/$1/output.txt" | tail -n 1; }
+PLAIN_FAILED=$(failed_checks plain)
+GATEWAY_FAILED=$(failed_checks gateway)
+echo
+echo "failed checks: plain ${PLAIN_FAILED:-?}, through the gateway ${GATEWAY_FAILED:-?}"
+if [ -z "$PLAIN_FAILED" ] || [ -z "$GATEWAY_FAILED" ] || [ "$GATEWAY_FAILED" -gt "$PLAIN_FAILED" ]; then
+  echo "the gateway run has more failed checks than the plain run (or a run printed no total)" >&2
+  failed=1
+fi
+
 echo
 if [ "$failed" -ne 0 ]; then
   echo "conformance: FAILED"
   exit 1
 fi
-echo "conformance: every scenario passed, without and with the resource server"
+echo "conformance: every scenario passed, without and with the resource server, and through the gateway as directly"

@@ -6,6 +6,10 @@ export interface BannerFacts {
   issuer: string;
   embedded: boolean;
   admin: BootstrapResult | undefined;
+  /** What is served, as in "Portcullis is serving the incident tracker at URL" (default: the incident tracker). */
+  serving?: string;
+  /** The server's key in the client configuration (default `incidents`). */
+  configName?: string;
 }
 
 /**
@@ -16,7 +20,7 @@ export interface BannerFacts {
 export function banner(facts: BannerFacts): string {
   const lines = [
     '',
-    `  Portcullis is serving the incident tracker at ${facts.resource}`,
+    `  Portcullis is serving ${facts.serving ?? 'the incident tracker'} at ${facts.resource}`,
     '',
     `  Protected resource metadata  ${facts.metadataUrl}`,
     facts.embedded
@@ -32,7 +36,7 @@ export function banner(facts: BannerFacts): string {
         : `  First login: ${facts.admin.username} (password from PORTCULLIS_ADMIN_PASSWORD)`,
     );
   }
-  const config = { mcpServers: { incidents: { type: 'http', url: facts.resource } } };
+  const config = { mcpServers: { [facts.configName ?? 'incidents']: { type: 'http', url: facts.resource } } };
   lines.push('', '  Client configuration (Claude, VS Code, Cursor…):', ...JSON.stringify(config, null, 2).split('\n').map((l) => `    ${l}`), '');
   return lines.join('\n');
 }

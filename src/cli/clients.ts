@@ -38,7 +38,7 @@ export function registerClientsCommand(program: Command, setExitCode: SetExitCod
       .option('--redirect-uri <uri>', 'a redirect URI (repeatable; authorization_code needs one)', (value: string, previous: string[]) => [...previous, value], [] as string[])
       .option('--auth-method <method>', `token endpoint auth: ${AUTH_METHODS.join(', ')} (none: a public client, no secret)`, 'client_secret_basic')
       .option('--json', 'print the registration as JSON (RFC 7591 §3.2.1 members)'),
-    ['store', 'logLevel'],
+    ['store', 'toolScopes', 'logLevel'],
   ).action((options: AddOptions) =>
     runAdmin(options, setExitCode, async ({ config, store }) => {
       const scopes = resourceScopes(config, store);

@@ -1,7 +1,10 @@
 import { Command, CommanderError } from 'commander';
-import { SERVE_OPTIONS, loadConfig, type RawConfig } from '../core/config.js';
-import { createLogger } from '../core/log.js';
+import { SERVE_OPTIONS, loadConfig, type Config, type RawConfig } from '../core/config.js';
+import { createLogger, type Logger } from '../core/log.js';
 import { registerAdminCommands } from './admin.js';
+import { CommandError } from './lib/admin.js';
+import type { Running } from './lib/protected.js';
+import { proxy } from './proxy.js';
 import { serve } from './serve.js';
 
 /**
@@ -13,27 +16,53 @@ import { serve } from './serve.js';
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('portcullis').description('OAuth 2.1 in front of MCP servers').exitOverride();
   let exitCode = 0;
+  const setExitCode = (code: number): void => void (exitCode = code);
 
-  const serveCommand = program.command('serve').description('the incident tracker behind the resource server, with the embedded authorization server unless --issuer is set').option('--config <file>', 'JSON config file (flags win over env, env over the file)');
+  registerServerCommand(program, 'serve', 'the incident tracker behind the resource server, with the embedded authorization server unless --issuer is set', serve, setExitCode);
+  registerServerCommand(program, 'proxy', 'the gateway: the same protection in front of an existing MCP server (--backend-url)', proxy, setExitCode);
+  registerAdminCommands(program, setExitCode);
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  return exitCode;
+}
+
+/**
+ * A command that runs a server until SIGINT or SIGTERM, with the options of the config table that are its
+ * own (`serve` leaves out those marked `only: 'proxy'`). A configuration problem is one line and exit 2; a
+ * failure to start is exit 1.
+ */
+function registerServerCommand(program: Command, name: 'serve' | 'proxy', description: string, run: (config: Config, logger: Logger) => Promise<Running>, setExitCode: (code: number) => void): void {
+  const command = program.command(name).description(description).option('--config <file>', 'JSON config file (flags win over env, env over the file)');
   for (const spec of SERVE_OPTIONS) {
     if (!spec.flag) continue; // secrets come from the environment only
-    const description = `${spec.description} [${spec.env.join(', ')}]${spec.default ? ` (default: ${spec.default})` : ''}`;
-    serveCommand.option(`${spec.flag} <${spec.value ?? 'value'}>`, description);
+    if (spec.only !== undefined && spec.only !== name) continue;
+    const help = `${spec.description} [${spec.env.join(', ')}]${spec.default ? ` (default: ${spec.default})` : ''}`;
+    command.option(`${spec.flag} <${spec.value ?? 'value'}>`, help);
   }
-  serveCommand.action(async (options: RawConfig & { config?: string }) => {
+  command.action(async (options: RawConfig & { config?: string }) => {
     const result = loadConfig(options, process.env, options.config);
     if (!result.ok) {
       for (const problem of result.problems) process.stderr.write(`portcullis: ${problem}\n`);
-      exitCode = 2;
+      setExitCode(2);
       return;
     }
     const logger = createLogger(result.config.logLevel);
-    let running;
+    let running: Running;
     try {
-      running = await serve(result.config, logger);
+      running = await run(result.config, logger);
     } catch (error) {
+      if (error instanceof CommandError) {
+        process.stderr.write(`portcullis: ${error.message}\n`);
+        setExitCode(error.exitCode);
+        return;
+      }
       process.stderr.write(`portcullis: cannot start: ${(error as Error).message}\n`);
-      exitCode = 1;
+      setExitCode(1);
       return;
     }
     process.stderr.write(`${running.banner}\n`);
@@ -47,14 +76,4 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.on('SIGTERM', stop);
     });
   });
-
-  registerAdminCommands(program, (code) => (exitCode = code));
-
-  try {
-    await program.parseAsync([...argv], { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
-  return exitCode;
 }

@@ -25,6 +25,7 @@ interface TokenOptions {
  * - `--client ID`: a registered client (default `portcullis-cli`, which needs no registration).
  * - `--scope "S"`: default the resource's scopes (intersected with the user's); `mcp:admin` only when asked.
  * - `--ttl SECONDS`: default and at most the access-token lifetime (keys stay published that long).
+ * - `--tool-scopes FILE`: for a `proxy`, its scope file, so the scopes known are the gateway's.
  *
  * @example
  * curl -H "Authorization: Bearer $(portcullis token --scope incidents:read)" http://127.0.0.1:9001/mcp/tools
@@ -39,7 +40,7 @@ export function registerTokenCommand(program: Command, setExitCode: SetExitCode)
       .option('--sub <username>', 'a user to act for (default: none, the token acts for the client)')
       .option('--ttl <seconds>', 'lifetime in seconds (default and maximum: the access-token lifetime)')
       .option('--json', 'print a token response (access_token, token_type, expires_in, scope)'),
-    ['store', 'publicUrl', 'port', 'host', 'accessTokenTtl', 'logLevel'],
+    ['store', 'publicUrl', 'port', 'host', 'accessTokenTtl', 'toolScopes', 'logLevel'],
   ).action((options: TokenOptions) =>
     runAdmin(options, setExitCode, async ({ config, store, logger }) => {
       if (config.issuer) throw usage('token mints tokens of the embedded authorization server, but --issuer / OAUTH_ISSUER is set: serve would not accept them');

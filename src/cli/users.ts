@@ -27,7 +27,7 @@ export function registerUsersCommand(program: Command, setExitCode: SetExitCode)
       .description('add a user (password: --password, else PORTCULLIS_PASSWORD, else generated and printed)')
       .option('--password <password>', 'the password (prefer PORTCULLIS_PASSWORD: flags show in `ps`)')
       .option('--scope <scopes>', "scopes the user may grant (default: the resource's scopes, without mcp:admin)"),
-    ['store', 'logLevel'],
+    ['store', 'toolScopes', 'logLevel'],
   ).action((name: string, options: PasswordOptions & { scope?: string; store?: string }) =>
     runAdmin(options, setExitCode, async ({ config, store }) => {
       const nameProblem = checkUsername(name);

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
- * One option of `serve`: its flag, its environment variables (first set wins) and its doc line. The
- * configuration reference (docs/configuration.md) is generated from this table, so it cannot drift.
+ * One option of `serve` and `proxy`: its flag, its environment variables (first set wins) and its doc line.
+ * The configuration reference (docs/configuration.md) is generated from this table, so it cannot drift.
  */
 export interface OptionSpec {
   key: keyof RawConfig;
@@ -13,10 +13,13 @@ export interface OptionSpec {
   value?: string;
   description: string;
   default?: string;
+  /** Set for an option of that command only (`serve` does not offer it); absent: both commands. */
+  only?: 'proxy';
 }
 
 const PROVIDERS = ['okta', 'auth0', 'keycloak', 'entra', 'generic'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const BACKEND_TOKENS = ['none', 'jwt'] as const;
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
@@ -46,13 +49,17 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'oktaDomain', flag: '--okta-domain', env: ['OKTA_DOMAIN'], value: 'host', description: 'Okta shorthand: issuer https://DOMAIN/oauth2/OKTA_AUTH_SERVER_ID, provider okta' },
   { key: 'oktaAuthServerId', flag: '--okta-auth-server-id', env: ['OKTA_AUTH_SERVER_ID'], value: 'id', default: 'default', description: 'Okta custom authorization server id' },
   { key: 'oktaIssuer', flag: '--okta-issuer', env: ['OKTA_ISSUER'], value: 'url', description: 'Okta issuer, when it is not DOMAIN/oauth2/ID' },
+  { key: 'backendUrl', flag: '--backend-url', env: ['PORTCULLIS_BACKEND_URL'], value: 'url', only: 'proxy', description: 'proxy: the Streamable HTTP MCP endpoint to protect, e.g. http://127.0.0.1:8080/mcp (docs/gateway.md)' },
+  { key: 'toolScopes', flag: '--tool-scopes', env: ['PORTCULLIS_TOOL_SCOPES'], value: 'file', only: 'proxy', description: 'proxy: JSON file mapping tool-name patterns to the scopes a tools/call needs (docs/gateway.md); without it any valid token may call every tool. `token`, `users add` and `clients add` read it too' },
+  { key: 'backendToken', flag: '--backend-token', env: ['PORTCULLIS_BACKEND_TOKEN'], value: 'kind', default: 'none', only: 'proxy', description: `proxy: ${BACKEND_TOKENS.join(' or ')}; jwt sends the backend a JWT signed by the gateway (aud = the backend URL, the caller as sub, client_id and scope, 60 s) in Authorization; needs the embedded AS` },
 ];
 
 export type RawConfig = Partial<Record<
   | 'port' | 'host' | 'publicUrl' | 'store' | 'issuer' | 'audience' | 'jwksUri' | 'provider' | 'algorithms' | 'requireAtJwt'
   | 'introspectionUrl' | 'clientId' | 'clientSecret' | 'requiredScopes' | 'allowedOrigins' | 'allowedHosts' | 'logLevel'
   | 'oktaDomain' | 'oktaAuthServerId' | 'oktaIssuer'
-  | 'refreshGraceSeconds' | 'accessTokenTtl' | 'registrationLimit' | 'cimdAllowedHosts' | 'secret' | 'adminPassword',
+  | 'refreshGraceSeconds' | 'accessTokenTtl' | 'registrationLimit' | 'cimdAllowedHosts' | 'secret' | 'adminPassword'
+  | 'backendUrl' | 'toolScopes' | 'backendToken',
   string
 >>;
 
@@ -86,11 +93,14 @@ const Schema = z.object({
   cimdAllowedHosts: list.default([]),
   secret: z.string().min(32, 'must be at least 32 characters (use e.g. `openssl rand -base64 32`)').optional(),
   adminPassword: z.string().min(8, 'must be at least 8 characters').optional(),
+  backendUrl: httpUrl.refine((u) => !new URL(u).hash, 'must have no fragment').optional(),
+  toolScopes: z.string().min(1).optional(),
+  backendToken: z.enum(BACKEND_TOKENS, { error: `must be one of ${BACKEND_TOKENS.join(', ')}` }).default('none'),
 });
 
 type Parsed = z.infer<typeof Schema>;
 
-/** The validated configuration of `serve`. */
+/** The validated configuration of `serve` and `proxy` (and of the admin commands, which read the same). */
 export interface Config extends Omit<Parsed, 'publicUrl' | 'provider' | 'oktaDomain' | 'oktaAuthServerId' | 'oktaIssuer'> {
   /** Explicit public URL; otherwise derived from the bound address after listening. */
   publicUrl: string | undefined;

@@ -21,15 +21,17 @@ const BIN = new URL('../../bin/portcullis.js', import.meta.url).pathname;
 export const CONFIG_VARIABLES = /^(PORTCULLIS_|OAUTH_|OKTA_|MCP_)|^(PORT|HOST|PUBLIC_URL|LOG_LEVEL)$/;
 
 /**
- * Starts `portcullis serve` as a real process (the built CLI, `npm run build` first) on a free loopback
- * port (unless `args` has `--port` or `env` has `PORT`) and resolves once it logs that it listens. Its
- * configuration is `args` and `env` only (none inherited from the machine). Rejects with the process's
- * output if it exits first. `cwd` is where a relative default store (`./data/portcullis.db`) lands.
+ * Starts `portcullis serve` (or, with `command`, `portcullis proxy`) as a real process (the built CLI,
+ * `npm run build` first) on a free loopback port (unless `args` has `--port` or `env` has `PORT`) and
+ * resolves once it logs that it listens. Its configuration is `args` and `env` only (none inherited from
+ * the machine). Rejects with the process's output if it exits first. `cwd` is where a relative default
+ * store (`./data/portcullis.db`) lands.
  */
-export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: { cwd?: string } = {}): Promise<ServeProcess> {
+export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: { cwd?: string; command?: 'serve' | 'proxy' } = {}): Promise<ServeProcess> {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !CONFIG_VARIABLES.test(name)));
   const port = args.includes('--port') || env.PORT !== undefined ? [] : ['--port', '0'];
-  const child = spawn(process.execPath, [BIN, 'serve', ...port, ...args], {
+  const command = options.command ?? 'serve';
+  const child = spawn(process.execPath, [BIN, command, ...port, ...args], {
     env: { ...inherited, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.cwd ? { cwd: options.cwd } : {}),
@@ -41,7 +43,7 @@ export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`serve did not start in 15 s:\n${text}`));
+      reject(new Error(`${command} did not start in 15 s:\n${text}`));
     }, 15_000);
     lines.on('line', (line) => {
       text += `${line}\n`;
@@ -58,7 +60,7 @@ export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`serve exited with ${code} before listening:\n${text}`));
+      reject(new Error(`${command} exited with ${code} before listening:\n${text}`));
     });
   });
   return {

@@ -7,6 +7,7 @@ import { serverSecrets } from '../../authorization-server/secrets.js';
 import { ADMIN_SCOPE } from '../../authorization-server/users.js';
 import { Registry } from '../../mcp/registry.js';
 import type { Store } from '../../stores/types.js';
+import { readToolScopes, ToolScopesError } from '../../gateway/tool-scopes.js';
 import { usage } from './admin.js';
 
 /**
@@ -22,15 +23,28 @@ export interface ResourceScopes {
 }
 
 /**
- * The scopes of the incident tracker, read from its registry as `serve` reads them, plus `--required-scopes`.
+ * The scopes of the resource, plus `--required-scopes`: with `--tool-scopes` those of the gateway's file (as
+ * `proxy` publishes them), else the incident tracker's, read from its registry as `serve` reads them. A bad
+ * file is a usage error (exit 2).
  *
  * @example
  * const { all, defaults } = resourceScopes(config, store); // defaults: ['incidents:read', 'incidents:write']
  */
-export function resourceScopes(config: Pick<Config, 'requiredScopes'>, store: Store): ResourceScopes {
-  const registry = new Registry();
-  registerIncidents(registry, store);
-  const defaults = [...new Set([...registry.scopes(), ...config.requiredScopes])].filter((s) => s !== ADMIN_SCOPE).sort();
+export function resourceScopes(config: Pick<Config, 'requiredScopes' | 'toolScopes'>, store: Store): ResourceScopes {
+  let appScopes: readonly string[];
+  if (config.toolScopes !== undefined) {
+    try {
+      appScopes = readToolScopes(config.toolScopes).all;
+    } catch (error) {
+      if (error instanceof ToolScopesError) throw usage(`--tool-scopes / PORTCULLIS_TOOL_SCOPES: ${error.message}`);
+      throw error;
+    }
+  } else {
+    const registry = new Registry();
+    registerIncidents(registry, store);
+    appScopes = registry.scopes();
+  }
+  const defaults = [...new Set([...appScopes, ...config.requiredScopes])].filter((s) => s !== ADMIN_SCOPE).sort();
   return { all: [...defaults, ADMIN_SCOPE].sort(), defaults };
 }
 

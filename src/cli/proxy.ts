@@ -1,0 +1,66 @@
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import type { Backend } from '../gateway/backend.js';
+import { backendCredentials } from '../gateway/backend-token.js';
+import { createHttpBackend } from '../gateway/backends/http.js';
+import { Gateway } from '../gateway/gateway.js';
+import { readToolScopes, ToolScopes, ToolScopesError } from '../gateway/tool-scopes.js';
+import { usage } from './lib/admin.js';
+import { startProtected, type Running } from './lib/protected.js';
+
+/**
+ * `portcullis proxy --backend-url URL`: the gateway (docs/gateway.md). The same resource server as `serve`
+ * (embedded authorization server, or an external issuer with `--issuer`) in front of an existing
+ * Streamable HTTP MCP server, with the per-tool scopes of `--tool-scopes` and, with `--backend-token jwt`,
+ * a JWT for the backend signed by the embedded authorization server's keys.
+ *
+ * Configuration problems found before anything starts (no backend URL, a bad scope file, a backend token
+ * without the embedded AS, a backend that is the gateway itself) reject with a usage `CommandError` (exit 2).
+ * Resolves once it listens; `/ready` answers 200 only while the backend does.
+ *
+ * @example
+ * const running = await proxy({ ...config, backendUrl: 'http://127.0.0.1:8080/mcp' }, logger);
+ */
+export async function proxy(config: Config, logger: Logger): Promise<Running> {
+  if (config.backendUrl === undefined) throw usage('--backend-url / PORTCULLIS_BACKEND_URL is required: the Streamable HTTP MCP server to protect (stdio backends come later)');
+  if (config.backendToken === 'jwt' && config.issuer) {
+    throw usage('--backend-token jwt needs the embedded authorization server (its keys sign the token, its JWKS publishes them), but --issuer / OAUTH_ISSUER is set');
+  }
+  let toolScopes = ToolScopes.none();
+  if (config.toolScopes !== undefined) {
+    try {
+      toolScopes = readToolScopes(config.toolScopes);
+    } catch (error) {
+      if (error instanceof ToolScopesError) throw usage(`--tool-scopes / PORTCULLIS_TOOL_SCOPES: ${error.message}`);
+      throw error;
+    }
+  }
+  const backendUrl = new URL(config.backendUrl);
+
+  return startProtected(config, logger, () => ({
+    scopes: toolScopes.all,
+    challengeScopes: toolScopes.challenge,
+    // Public (RFC 9728): it names no backend, whose address is the operator's business.
+    resourceName: 'Portcullis gateway',
+    serving: `the MCP server ${backendUrl.href}`,
+    configName: 'portcullis',
+    logFields: { backend: backendUrl.href, toolScopes: config.toolScopes, backendToken: config.backendToken },
+    start({ store, resource, issuer, inner, embedded }) {
+      // Forwarding to itself would loop until the sockets run out.
+      if (backendUrl.href === resource.href) throw usage(`--backend-url is this gateway's own MCP URL (${resource.href})`);
+      const credentials = config.backendToken === 'jwt' ? backendCredentials({ signer: embedded!.context.keys, issuer, audience: backendUrl.href }) : undefined;
+      const backend: Backend = createHttpBackend({ url: backendUrl, ...(credentials ? { credentials } : {}) });
+      const gateway = new Gateway({ backend, toolScopes, logger });
+      return {
+        mcp: gateway,
+        // Ready when the backend answers, the store answers, and, for JWT, a usable signing key is known.
+        ready: async () => {
+          if (!(await backend.ready())) return false;
+          await store.ping();
+          return 'ready' in inner ? Boolean(inner.ready) : true;
+        },
+        close: () => gateway.close(),
+      };
+    },
+  }));
+}

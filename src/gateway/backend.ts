@@ -1,0 +1,50 @@
+/**
+ * What the gateway needs of a backend MCP server: one Streamable HTTP exchange at a time (spec 2025-11-25,
+ * basic/transports), whatever carries it. The HTTP backend (`backends/http.ts`) sends it over HTTP; a stdio
+ * backend (a later slice) will answer the same exchanges from a spawned process, so the gateway's session
+ * mapping, scope checks, identity stamping and relaying stay the same for both.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { AuthInfo } from '../core/auth.js';
+
+/** One request to the backend. */
+export interface BackendRequest {
+  readonly method: 'POST' | 'GET' | 'DELETE';
+  /**
+   * The headers the backend may see, lower-case, already chosen by the header policy (`headers.ts`):
+   * never the caller's credentials.
+   */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The JSON-RPC body of a POST, as the gateway re-serialized it. */
+  readonly body?: Buffer;
+  /** Who calls, for a backend that authenticates the caller itself (the optional backend JWT). */
+  readonly caller: AuthInfo;
+  /** Aborts the exchange (the client went away); the response body then ends early. */
+  readonly signal: AbortSignal;
+}
+
+/** The backend's answer: the status and headers as it sent them, and its body as it arrives. */
+export interface BackendResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  /** Ends with `end` when the whole body arrived; closes without it when the backend went away mid-body. */
+  readonly body: Readable;
+}
+
+/**
+ * A backend MCP server behind the gateway.
+ *
+ * @example
+ * const response = await backend.send({ method: 'POST', headers, body, caller: auth, signal });
+ */
+export interface Backend {
+  /** Where it is, for logs and the banner (a URL, or a command line). */
+  readonly location: string;
+  /** Sends one exchange; rejects when the backend cannot be reached (nothing was answered). */
+  send(request: BackendRequest): Promise<BackendResponse>;
+  /** Whether the backend answers now (`/ready`); cheap enough to call on every probe (implementations cache). */
+  ready(): Promise<boolean>;
+  /** Releases connections (and, for a process, stops it). */
+  close(): Promise<void>;
+}

@@ -11,12 +11,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo } from '../core/auth.js';
-import { HttpError, insufficientScope, JsonRpcCode } from '../core/errors.js';
-import { mediaType, readBody } from '../core/http.js';
+import { insufficientScope, JsonRpcCode } from '../core/errors.js';
 import type { RequestLog } from '../core/log.js';
 import { hasScopes } from '../mcp/catalog.js';
 import { classify, type Request, type RequestId } from '../mcp/jsonrpc.js';
-import { refuse } from '../mcp/transport.js';
+import { readJsonRpcBody, REFUSED, refuse } from '../mcp/transport.js';
 import { backendHeaders } from './headers.js';
 import { callerIdentity, stampCaller } from './identity.js';
 import { presentedSession, sendToBackend, type GatewayCore } from './context.js';
@@ -28,24 +27,8 @@ import type { GatewaySession } from './sessions.js';
  * with `insufficient_scope` before writing or forwarding anything; every other outcome is written to `res`.
  */
 export async function forwardPost(core: GatewayCore, req: IncomingMessage, res: ServerResponse, auth: AuthInfo, log: RequestLog): Promise<void> {
-  if (mediaType(req.headers['content-type']) !== 'application/json') {
-    return refuse(res, log, 415, 'unsupported_media_type', JsonRpcCode.ConnectionClosed, 'Unsupported Media Type: the body must be application/json');
-  }
-  let body: Buffer;
-  try {
-    body = await readBody(req, core.maxBodyBytes);
-  } catch (error) {
-    if (error instanceof HttpError) return refuse(res, log, error.status, 'payload_too_large', JsonRpcCode.InvalidRequest, error.message, null, { ...error.headers });
-    if (req.destroyed) return; // the client went away mid-body
-    throw error;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    return refuse(res, log, 400, 'parse_error', JsonRpcCode.ParseError, 'Parse error: the body is not valid JSON');
-  }
-
+  const value = await readJsonRpcBody(req, res, log, core.maxBodyBytes);
+  if (value === REFUSED) return;
   const batch = Array.isArray(value);
   const messages: unknown[] = batch ? (value as unknown[]) : [value];
   if (messages.length === 0) return refuse(res, log, 400, 'invalid_request', JsonRpcCode.InvalidRequest, 'Invalid Request: empty batch');

@@ -12,8 +12,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo } from '../core/auth.js';
-import { HttpError, insufficientScope, JsonRpcCode, JsonRpcError, OAuthError } from '../core/errors.js';
-import { mediaType, readBody } from '../core/http.js';
+import { insufficientScope, JsonRpcCode, JsonRpcError, OAuthError } from '../core/errors.js';
+import { mediaType } from '../core/http.js';
 import type { RequestLog } from '../core/log.js';
 import { isStoreUnavailable, reportStoreUnavailable } from '../stores/outage.js';
 import { hasScopes, targetOf } from './catalog.js';
@@ -22,7 +22,7 @@ import { dispatch } from './dispatch.js';
 import { Exchange } from './exchange.js';
 import { classify, errorFrame, resultFrame, type Message, type Notification, type Request, type RequestId, type Response } from './jsonrpc.js';
 import { Capability, type Session } from './session.js';
-import { badVersionHeader, findSession, refuse, SUPPORTED, type TransportCore } from './transport.js';
+import { badVersionHeader, findSession, readJsonRpcBody, REFUSED, refuse, SUPPORTED, type TransportCore } from './transport.js';
 import { LATEST_PROTOCOL_VERSION, type ProtocolVersion } from './types.js';
 
 /**
@@ -56,25 +56,8 @@ export async function handlePost(core: TransportCore, req: IncomingMessage, res:
   if (!acceptsJsonAndSse(headers.accept)) {
     return refuse(res, log, 406, 'not_acceptable', JsonRpcCode.ConnectionClosed, 'Not Acceptable: Accept must include application/json and text/event-stream');
   }
-  const contentType = headers['content-type'];
-  if (contentType !== 'application/json' && mediaType(contentType) !== 'application/json') {
-    return refuse(res, log, 415, 'unsupported_media_type', JsonRpcCode.ConnectionClosed, 'Unsupported Media Type: the body must be application/json');
-  }
-
-  let body: Buffer;
-  try {
-    body = await readBody(req, core.maxBodyBytes);
-  } catch (error) {
-    if (error instanceof HttpError) return refuse(res, log, error.status, 'payload_too_large', JsonRpcCode.InvalidRequest, error.message, null, { ...error.headers });
-    if (req.destroyed) return; // the client went away mid-body
-    throw error;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    return refuse(res, log, 400, 'parse_error', JsonRpcCode.ParseError, 'Parse error: the body is not valid JSON');
-  }
+  const value = await readJsonRpcBody(req, res, log, core.maxBodyBytes);
+  if (value === REFUSED) return;
   if (Array.isArray(value)) {
     if (badVersionHeader(req, res, log)) return;
     return handleBatch(core, value, req, res, auth, log);

@@ -10,8 +10,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo } from '../core/auth.js';
-import { JsonRpcCode, JsonRpcError } from '../core/errors.js';
-import { accepts } from '../core/http.js';
+import { HttpError, JsonRpcCode, JsonRpcError } from '../core/errors.js';
+import { accepts, mediaType, readBody } from '../core/http.js';
 import type { RequestLog } from '../core/log.js';
 import type { Core } from './dispatch.js';
 import { errorFrame, type RequestId } from './jsonrpc.js';
@@ -60,6 +60,40 @@ function reportLookup(session: Session | undefined, res: ServerResponse, log: Re
   }
   log.session = session.id;
   return session;
+}
+
+/** What {@link readJsonRpcBody} gives when it has answered the request itself. */
+export const REFUSED: unique symbol = Symbol('refused');
+
+/**
+ * The parsed JSON body of a POST on an MCP endpoint, or {@link REFUSED} when the answer is written already:
+ * 415 unless the body is application/json, 413 past `maxBodyBytes` (the body is drained, so the client
+ * really receives it), 400 + -32700 for bad JSON; also REFUSED, with nothing written, when the client went
+ * away mid-body.
+ */
+export async function readJsonRpcBody(req: IncomingMessage, res: ServerResponse, log: RequestLog, maxBodyBytes: number): Promise<unknown> {
+  const contentType = req.headers['content-type'];
+  if (contentType !== 'application/json' && mediaType(contentType) !== 'application/json') {
+    refuse(res, log, 415, 'unsupported_media_type', JsonRpcCode.ConnectionClosed, 'Unsupported Media Type: the body must be application/json');
+    return REFUSED;
+  }
+  let body: Buffer;
+  try {
+    body = await readBody(req, maxBodyBytes);
+  } catch (error) {
+    if (error instanceof HttpError) {
+      refuse(res, log, error.status, 'payload_too_large', JsonRpcCode.InvalidRequest, error.message, null, { ...error.headers });
+      return REFUSED;
+    }
+    if (req.destroyed) return REFUSED; // the client went away mid-body
+    throw error;
+  }
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    refuse(res, log, 400, 'parse_error', JsonRpcCode.ParseError, 'Parse error: the body is not valid JSON');
+    return REFUSED;
+  }
 }
 
 export function badVersionHeader(req: IncomingMessage, res: ServerResponse, log: RequestLog): boolean {

@@ -26,6 +26,11 @@ export interface ServerOptions {
   allowedOrigins?: readonly string[];
   /** The embedded authorization server, when it is on: its paths are answered before the MCP endpoint's. */
   authorizationServer?: { route(path: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> };
+  /**
+   * Server-rendered pages (the gateway's web console), answered after the AS's paths and before the MCP
+   * endpoint's Origin check: they are same-origin pages with their own CSRF and Origin checks on POST.
+   */
+  pages?: { route(path: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> };
   /** Whether the dependencies (store, JWKS) are reachable, for `/ready`. */
   ready?: () => Promise<boolean>;
 }
@@ -76,6 +81,7 @@ export function createRequestHandler(options: ServerOptions): http.RequestListen
     // The AS's endpoints are public and CORS-open where browsers call them (its router decides), so they
     // come before the Origin check that guards the MCP endpoint.
     if (options.authorizationServer && (await options.authorizationServer.route(path, req, res))) return;
+    if (options.pages && (await options.pages.route(path, req, res))) return;
 
     const isMcp = path === mcpPath;
     if (!isMcp && !path.startsWith(restPrefix)) throw new HttpError(404, 'not_found', 'No such endpoint');

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CryptoKey } from 'jose';
 import type { Logger } from '../core/log.js';
 import type { AuthorizationStores, SigningKeyRecord } from '../stores/auth-types.js';
+import type { Federation } from './upstream/federation.js';
 
 /**
  * The signing keys in use (see keys.ts): the one that signs now, and every key to publish in the JWKS
@@ -49,6 +50,8 @@ export interface AuthorizationServerContext {
   readonly registrationPerMinute: number;
   /** Client ID metadata documents: hosts allowed despite the SSRF rules (tests' loopback), and the fetch to use. */
   readonly cimd: { readonly allowedHosts: readonly string[]; readonly fetch: typeof fetch; readonly timeoutMs: number; readonly maxBytes: number };
+  /** Federated login: people sign in at this upstream identity provider instead of our password page. Absent: off. */
+  readonly federation?: Federation;
   /** The clock, epoch seconds. */
   now(): number;
   readonly logger: Logger;

@@ -8,6 +8,7 @@ import { createKeyRing } from './keys.js';
 import { routeAuthorizationServer } from './router.js';
 import { serverSecrets } from './secrets.js';
 import { createEmbeddedVerifier } from './tokens.js';
+import { createFederation, type FederationOptions } from './upstream/federation.js';
 import { ADMIN_SCOPE, bootstrapAdmin, type BootstrapResult } from './users.js';
 
 export interface AuthorizationServerOptions {
@@ -27,6 +28,8 @@ export interface AuthorizationServerOptions {
   refreshGraceSeconds?: number;
   registrationPerMinute?: number;
   cimdAllowedHosts?: readonly string[];
+  /** Federated login (`--upstream-issuer` …): the upstream is discovered here, at start-up. Absent: password login. */
+  upstream?: FederationOptions;
   /** Epoch seconds. */
   now?: () => number;
 }
@@ -46,7 +49,8 @@ const DAY = 24 * 60 * 60;
 /**
  * Builds the embedded authorization server over a store: server secrets (`PORTCULLIS_SECRET` or the
  * store's), the signing keys (the first one created if the store has none — once, whatever the number of
- * instances), the first user `admin` on an empty store, and the routes of ARCHITECTURE §5.
+ * instances), the first user `admin` on an empty store, and the routes of ARCHITECTURE §5. With `upstream`
+ * (federated login) the upstream is discovered here; `UpstreamSetupError` when it cannot be used.
  *
  * @example
  * const as = await createAuthorizationServer({ store, issuer: 'http://127.0.0.1:9001', resource: 'http://127.0.0.1:9001/mcp', scopes, logger });
@@ -58,6 +62,13 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
   const secrets = await serverSecrets({ configured: options.secret, store: options.store, logger: options.logger });
   const keys = await createKeyRing({ store: options.store, encryptionKey: secrets.encryptionKey, logger: options.logger, accessTokenTtl, now });
   const scopes = [...new Set([...options.scopes, ADMIN_SCOPE])].sort();
+  const federation = options.upstream && (await createFederation(options.upstream, { issuer: options.issuer, scopes, successorOf: secrets.successorOf }));
+  if (federation) {
+    options.logger.info({ upstream: federation.idp.issuer, redirectUri: federation.callbackUrl, clientAuth: federation.idp.authMethod, userScopes: federation.userScopes }, 'federated login: people sign in at the upstream');
+    if (secrets.source === 'store') {
+      options.logger.warn('PORTCULLIS_SECRET is not set: upstream refresh tokens are encrypted under a key kept in the same store. Set PORTCULLIS_SECRET so that a copy of the store alone does not reveal them.');
+    }
+  }
   const context: AuthorizationServerContext = {
     issuer: options.issuer,
     resource: options.resource,
@@ -72,6 +83,7 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
     secureCookies: new URL(options.issuer).protocol === 'https:',
     registrationPerMinute: options.registrationPerMinute ?? 30,
     cimd: cimdOptions({ allowedHosts: options.cimdAllowedHosts ?? [] }),
+    ...(federation ? { federation } : {}),
     now,
     logger: options.logger,
   };

@@ -8,9 +8,11 @@ import { jwks } from './endpoints/jwks.js';
 import { register } from './endpoints/register.js';
 import { revoke } from './endpoints/revoke.js';
 import { token } from './endpoints/token.js';
+import { upstreamCallback } from './endpoints/upstream-callback.js';
 import { userinfo } from './endpoints/userinfo.js';
 import { AS_PATHS } from './metadata.js';
 import { renderError } from './respond.js';
+import { UPSTREAM_CALLBACK_PATH } from './upstream/federation.js';
 
 interface Route {
   endpoint: Endpoint;
@@ -37,6 +39,7 @@ const tables = new WeakMap<AuthorizationServerContext, ReadonlyMap<string, Route
  * The paths of the embedded authorization server, for an issuer `https://host[/base]`:
  *
  * - `/base/oauth/{authorize,token,register,revoke,introspect,userinfo}` and `/base/.well-known/jwks.json`;
+ * - with federated login, `/base/oauth/upstream/callback`;
  * - RFC 8414 §3.1 metadata at `/.well-known/oauth-authorization-server/base`, OIDC Discovery at
  *   `/.well-known/openid-configuration/base` and `/base/.well-known/openid-configuration` (the three forms
  *   MCP 2025-11-25 clients try; with no base they are the two root documents);
@@ -56,6 +59,8 @@ function routes(ctx: AuthorizationServerContext): ReadonlyMap<string, Route> {
     [AS_PATHS.userinfo, userinfo, true],
     [AS_PATHS.jwks, jwks, true],
   ];
+  // Federated login: where the upstream sends the browser back (a page, like the authorization endpoint).
+  if (ctx.federation) entries.push([UPSTREAM_CALLBACK_PATH, upstreamCallback, false]);
   const map = new Map<string, Route>();
   for (const [path, endpoint, cors] of entries) map.set(`${base}${path}`, { endpoint, cors });
   map.set(`/.well-known/oauth-authorization-server${base}`, { endpoint: discovery('oauth'), cors: true });

@@ -10,6 +10,8 @@ export interface BannerFacts {
   serving?: string;
   /** The server's key in the client configuration (default `incidents`). */
   configName?: string;
+  /** Federated login: the upstream issuer people sign in at (the password login, and the first login's line, are then moot). */
+  upstream?: string | undefined;
 }
 
 /**
@@ -27,7 +29,9 @@ export function banner(facts: BannerFacts): string {
       ? `  Authorization server         ${facts.issuer}/.well-known/oauth-authorization-server (built in)`
       : `  Authorization server         ${facts.issuer}`,
   ];
-  if (facts.admin?.created) {
+  if (facts.upstream !== undefined) {
+    lines.push(`  Sign-in                      at ${facts.upstream} (federated login; redirect URI ${facts.issuer}/oauth/upstream/callback)`);
+  } else if (facts.admin?.created) {
     // A password the operator chose is not echoed: stderr often ends up in a log collector.
     lines.push(
       '',

@@ -1,3 +1,4 @@
+import { createConsole } from '../console/console.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Backend } from '../gateway/backend.js';
@@ -45,21 +46,27 @@ export async function proxy(config: Config, logger: Logger): Promise<Running> {
     serving: `the MCP server ${backendUrl.href}`,
     configName: 'portcullis',
     logFields: { backend: backendUrl.href, toolScopes: config.toolScopes, backendToken: config.backendToken },
-    start({ store, resource, issuer, inner, embedded }) {
+    async start({ store, resource, issuer, verifier, inner, embedded, address }) {
       // Forwarding to itself would loop until the sockets run out.
       if (backendUrl.href === resource.href) throw usage(`--backend-url is this gateway's own MCP URL (${resource.href})`);
       const credentials = config.backendToken === 'jwt' ? backendCredentials({ signer: embedded!.context.keys, issuer, audience: backendUrl.href }) : undefined;
       const backend: Backend = createHttpBackend({ url: backendUrl, ...(credentials ? { credentials } : {}) });
       const gateway = new Gateway({ backend, toolScopes, logger });
+      // The web console logs people in as a client of the embedded AS: none with an external issuer.
+      const pages = embedded ? await createConsole({ authorizationServer: embedded, verifier, resource, address, backend, gateway, logger }) : undefined;
       return {
         mcp: gateway,
+        pages,
         // Ready when the backend answers, the store answers, and, for JWT, a usable signing key is known.
         ready: async () => {
           if (!(await backend.ready())) return false;
           await store.ping();
           return 'ready' in inner ? Boolean(inner.ready) : true;
         },
-        close: () => gateway.close(),
+        close: () => {
+          pages?.close();
+          return gateway.close();
+        },
       };
     },
   }));

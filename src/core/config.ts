@@ -46,6 +46,11 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'cimdAllowedHosts', flag: '--cimd-allowed-hosts', env: ['PORTCULLIS_CIMD_ALLOWED_HOSTS'], value: 'list', description: 'embedded AS: hosts whose client ID metadata documents may be fetched despite the SSRF rules (e.g. a test server on loopback)' },
   { key: 'secret', env: ['PORTCULLIS_SECRET'], value: 'secret', description: 'embedded AS: server secret (32+ characters) that encrypts private keys at rest; without it they are stored unencrypted and start-up warns' },
   { key: 'adminPassword', env: ['PORTCULLIS_ADMIN_PASSWORD'], value: 'password', default: 'random, printed once', description: 'embedded AS: password of the first user `admin` on an empty store (ignored once users exist)' },
+  { key: 'upstreamIssuer', flag: '--upstream-issuer', env: ['PORTCULLIS_UPSTREAM_ISSUER'], value: 'url', description: 'embedded AS: federated login — people sign in at this OpenID Provider (discovered at start-up) instead of the password page; MCP clients still register here (docs/authorization-server.md, "Federated login")' },
+  { key: 'upstreamClientId', flag: '--upstream-client-id', env: ['PORTCULLIS_UPSTREAM_CLIENT_ID'], value: 'id', description: 'federated login: our client id, pre-registered at the upstream with the redirect URI PUBLIC_URL/oauth/upstream/callback' },
+  { key: 'upstreamClientSecret', env: ['PORTCULLIS_UPSTREAM_CLIENT_SECRET'], value: 'secret', description: "federated login: our client secret at the upstream (client_secret_basic or _post, as its metadata allows); without it, a public client with PKCE" },
+  { key: 'upstreamScopes', flag: '--upstream-scopes', env: ['PORTCULLIS_UPSTREAM_SCOPES'], value: 'list', default: 'openid profile email', description: 'federated login: the scopes asked of the upstream; must include openid (add offline_access where the upstream issues refresh tokens only for it)' },
+  { key: 'upstreamUserScopes', flag: '--upstream-user-scopes', env: ['PORTCULLIS_UPSTREAM_USER_SCOPES'], value: 'list', default: "the resource's basic scope (incidents:read for serve) and --required-scopes", description: 'federated login: the scopes a user signing in upstream for the first time may grant' },
   { key: 'oktaDomain', flag: '--okta-domain', env: ['OKTA_DOMAIN'], value: 'host', description: 'Okta shorthand: issuer https://DOMAIN/oauth2/OKTA_AUTH_SERVER_ID, provider okta' },
   { key: 'oktaAuthServerId', flag: '--okta-auth-server-id', env: ['OKTA_AUTH_SERVER_ID'], value: 'id', default: 'default', description: 'Okta custom authorization server id' },
   { key: 'oktaIssuer', flag: '--okta-issuer', env: ['OKTA_ISSUER'], value: 'url', description: 'Okta issuer, when it is not DOMAIN/oauth2/ID' },
@@ -59,7 +64,8 @@ export type RawConfig = Partial<Record<
   | 'introspectionUrl' | 'clientId' | 'clientSecret' | 'requiredScopes' | 'allowedOrigins' | 'allowedHosts' | 'logLevel'
   | 'oktaDomain' | 'oktaAuthServerId' | 'oktaIssuer'
   | 'refreshGraceSeconds' | 'accessTokenTtl' | 'registrationLimit' | 'cimdAllowedHosts' | 'secret' | 'adminPassword'
-  | 'backendUrl' | 'toolScopes' | 'backendToken',
+  | 'backendUrl' | 'toolScopes' | 'backendToken'
+  | 'upstreamIssuer' | 'upstreamClientId' | 'upstreamClientSecret' | 'upstreamScopes' | 'upstreamUserScopes',
   string
 >>;
 
@@ -96,6 +102,11 @@ const Schema = z.object({
   backendUrl: httpUrl.refine((u) => !new URL(u).hash, 'must have no fragment').optional(),
   toolScopes: z.string().min(1).optional(),
   backendToken: z.enum(BACKEND_TOKENS, { error: `must be one of ${BACKEND_TOKENS.join(', ')}` }).default('none'),
+  upstreamIssuer: httpUrl.optional(),
+  upstreamClientId: z.string().min(1).optional(),
+  upstreamClientSecret: z.string().min(1).optional(),
+  upstreamScopes: list.pipe(z.array(z.string()).refine((scopes) => scopes.includes('openid'), 'must include openid (the ID token names the user)')).optional(),
+  upstreamUserScopes: list.pipe(z.array(z.string()).min(1, 'must name at least one scope')).optional(),
 });
 
 type Parsed = z.infer<typeof Schema>;
@@ -156,8 +167,28 @@ export function loadConfig(flags: RawConfig, env: NodeJS.ProcessEnv, configFile?
   if (rest.introspectionUrl && !issuer) {
     problems.push('--introspection-url / OAUTH_INTROSPECTION_URL needs --issuer / OAUTH_ISSUER (the authorization server clients are sent to)');
   }
+  problems.push(...upstreamProblems(rest, issuer));
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, config: { ...rest, issuer, provider: provider ?? 'generic', publicUrl: rest.publicUrl?.replace(/\/+$/, '') } };
+}
+
+/** Federated login needs its client id, and the embedded AS (there is none in resource-server mode). */
+function upstreamProblems(options: Pick<Parsed, 'upstreamIssuer' | 'upstreamClientId' | 'upstreamClientSecret' | 'upstreamScopes' | 'upstreamUserScopes'>, issuer: string | undefined): string[] {
+  const given = (['upstreamClientId', 'upstreamClientSecret', 'upstreamScopes', 'upstreamUserScopes'] as const).filter((key) => options[key] !== undefined);
+  if (options.upstreamIssuer === undefined) {
+    if (given.length === 0) return [];
+    const names = given.map((key) => optionName(key)).join(', ');
+    return [`${names}: federated login needs --upstream-issuer / PORTCULLIS_UPSTREAM_ISSUER`];
+  }
+  if (issuer) return ['--upstream-issuer / PORTCULLIS_UPSTREAM_ISSUER: federated login is a feature of the embedded authorization server, but --issuer / OAUTH_ISSUER (or OKTA_*) selects resource-server mode, where there is none'];
+  if (options.upstreamClientId === undefined) return ['--upstream-issuer / PORTCULLIS_UPSTREAM_ISSUER needs --upstream-client-id / PORTCULLIS_UPSTREAM_CLIENT_ID (the client pre-registered at the upstream)'];
+  return [];
+}
+
+/** `--flag / ENV` of an option, as problems name it. */
+function optionName(key: keyof RawConfig): string {
+  const spec = SERVE_OPTIONS.find((s) => s.key === key)!;
+  return [spec.flag, ...spec.env].filter(Boolean).join(' / ');
 }
 
 function fileConfig(value: unknown): RawConfig {

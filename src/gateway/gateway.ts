@@ -23,6 +23,15 @@ import { GatewaySessions, type GatewaySession } from './sessions.js';
 import { ToolScopes } from './tool-scopes.js';
 import { forwardDelete, forwardGet } from './transport.js';
 
+/** A client session as {@link Gateway.listSessions} describes it; times in ms. */
+export interface GatewaySessionInfo {
+  readonly id: string;
+  readonly subject: string;
+  readonly clientId: string;
+  readonly createdAt: number;
+  readonly lastSeen: number;
+}
+
 /** Validated when the gateway is built, so a bad value fails at start-up. */
 export interface GatewayOptions {
   backend: Backend;
@@ -96,6 +105,23 @@ export class Gateway implements McpEndpoint {
     return this.core.sessions.size;
   }
 
+  /** The open client sessions, for the web console's administrators (never the backend's ids). */
+  listSessions(): GatewaySessionInfo[] {
+    return this.core.sessions.list().map(({ id, subject, clientId, createdAt, lastSeen }) => ({ id, subject, clientId, createdAt, lastSeen }));
+  }
+
+  /**
+   * Ends a client session as an administrator: forgotten here (its client gets 404 and initializes again)
+   * and ended on the backend (a best-effort `DELETE`). False when there is no such session.
+   */
+  endSession(id: string): boolean {
+    const session = this.core.sessions.list().find((candidate) => candidate.id === id);
+    if (session === undefined) return false;
+    this.core.sessions.forget(session);
+    endBackendSession(this.core.backend, session, this.core.logger);
+    return true;
+  }
+
   // The REST conveniences of `serve` (GET /mcp/tools, POST /mcp/tools/call…) need a session with the
   // backend of their own; they come with a later slice. Until then they say so.
   listTools(): unknown[] {
@@ -129,7 +155,7 @@ function restUnavailable(): HttpError {
   return new HttpError(404, 'not_found', 'The REST conveniences are not offered by the gateway yet: use MCP (POST /mcp)');
 }
 
-/** Best effort: a session that expired here is ended on the backend too, so it does not linger there. */
+/** Best effort: a session that expired or was ended here is ended on the backend too, so it does not linger there. */
 function endBackendSession(backend: Backend, session: GatewaySession, logger: Logger): void {
   const caller: AuthInfo = { subject: session.subject, clientId: session.clientId, scopes: [], audience: [], issuer: '', expiresAt: 0, claims: {} };
   backend

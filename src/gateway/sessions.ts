@@ -20,6 +20,8 @@ const TOOLS_LIST_PENDING = 64;
 
 /** One client session and the backend session it maps to. */
 export class GatewaySession {
+  /** When the client initialized it (ms). */
+  readonly createdAt: number;
   lastSeen: number;
   /** Open streams relayed for this session (a session streaming is not idle). */
   streams = 0;
@@ -36,6 +38,7 @@ export class GatewaySession {
     readonly clientId: string,
     now: number,
   ) {
+    this.createdAt = now;
     this.lastSeen = now;
   }
 
@@ -104,6 +107,12 @@ export class GatewaySessions {
     }
     session.lastSeen = now;
     return session;
+  }
+
+  /** Every live session (the idle ones swept first), for the web console's administrators. */
+  list(): GatewaySession[] {
+    this.sweep();
+    return [...this.#sessions.values()];
   }
 
   /** Forgets a session the client deleted or the backend no longer knows. */

@@ -202,6 +202,64 @@ export interface CimdCacheStore {
   put(url: string, document: Readonly<Record<string, unknown>>, expiresAt: number): Promise<void>;
 }
 
+/**
+ * What federated login keeps of a user's upstream sign-in for one MCP client (docs/authorization-server.md,
+ * "Federated login"): one record per (local user, MCP client), replaced by every new upstream login of that
+ * user for that client, shared by every grant (refresh-token family) of the pair. The upstream tokens are
+ * never stored in clear: `sealedTokens` is an AES-256-GCM envelope the authorization server makes and opens;
+ * the store refuses any other format.
+ */
+export interface UpstreamGrantRecord {
+  /** The local user the upstream identity maps to (our tokens' `sub`). */
+  readonly userId: string;
+  /** The MCP client the user authorized (our client id). */
+  readonly clientId: string;
+  /** The upstream issuer, exactly as configured. */
+  readonly issuer: string;
+  /** The upstream `sub`. */
+  readonly subject: string;
+  /** `aes256gcm:<iv>.<ciphertext>.<tag>` (base64url each): the upstream tokens kept, encrypted. */
+  readonly sealedTokens: string;
+  /** When the upstream access token expires: past it, the next refresh of our token refreshes upstream first. */
+  readonly accessExpiresAt: number;
+  /** An upstream refresh is under way until then (a lease, so one process refreshes and the others wait); absent: none. */
+  readonly refreshingUntil?: number;
+  /** 1 when first stored; every write adds 1 (compare-and-swap for {@link UpstreamGrantStore.update}). */
+  readonly version: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** From this time the record is gone (refused by reads, then swept). */
+  readonly expiresAt: number;
+}
+
+/** What {@link UpstreamGrantStore.put} takes: the store sets `version` and `updatedAt` (= `createdAt`). */
+export type NewUpstreamGrant = Omit<UpstreamGrantRecord, 'version' | 'updatedAt' | 'refreshingUntil'>;
+
+/** What {@link UpstreamGrantStore.update} may change; `refreshingUntil: null` ends the lease. */
+export interface UpstreamGrantChanges {
+  readonly sealedTokens?: string;
+  readonly accessExpiresAt?: number;
+  readonly refreshingUntil?: number | null;
+}
+
+export interface UpstreamGrantStore {
+  /**
+   * Stores the record of (`userId`, `clientId`), replacing any (live or not): `version` is the replaced
+   * record's plus 1, or 1. Returns the record as stored.
+   */
+  put(record: NewUpstreamGrant): Promise<UpstreamGrantRecord>;
+  /** The record when it exists and is live at `now` (`expiresAt > now`). */
+  get(userId: string, clientId: string, now: number): Promise<UpstreamGrantRecord | undefined>;
+  /**
+   * Atomically, when the stored record is live at `now` and its version is `version`: applies `changes`,
+   * sets `updatedAt = now`, adds 1 to the version and returns the record as now stored. Otherwise (gone,
+   * expired, or changed since the caller read it) changes nothing and returns undefined.
+   */
+  update(userId: string, clientId: string, version: number, changes: UpstreamGrantChanges, now: number): Promise<UpstreamGrantRecord | undefined>;
+  /** Removes the record; true when there was one. */
+  remove(userId: string, clientId: string): Promise<boolean>;
+}
+
 /** Everything the embedded authorization server keeps. */
 export interface AuthorizationStores {
   readonly users: UserStore;
@@ -212,4 +270,6 @@ export interface AuthorizationStores {
   readonly keys: KeyStore;
   readonly rateLimits: RateLimitStore;
   readonly cimdCache: CimdCacheStore;
+  /** Federated login: the upstream sign-in behind a user's grants for one client (removed with the user or client). */
+  readonly upstreamGrants: UpstreamGrantStore;
 }

@@ -7,6 +7,7 @@ import { MemoryCodeStore, MemoryGrantStore } from './lib/memory-grants.js';
 import { MemoryKeyStore } from './lib/memory-keys.js';
 import { MemoryCimdCacheStore, MemoryRateLimitStore } from './lib/memory-limits.js';
 import { MemorySessionStore } from './lib/memory-sessions.js';
+import { MemoryUpstreamGrantStore } from './lib/memory-upstream.js';
 import type { Incident, IncidentFilter, IncidentQuery, IncidentStore, NewIncident, Store } from './types.js';
 
 /** Options of {@link createMemoryStore}; the defaults are what production uses. */
@@ -46,6 +47,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     keys: new MemoryKeyStore(auth),
     rateLimits: new MemoryRateLimitStore(auth),
     cimdCache: new MemoryCimdCacheStore(auth),
+    upstreamGrants: new MemoryUpstreamGrantStore(auth),
     sessions: new MemorySessionStore(auth),
     async ping() {
       if (state.closed) throw new StoreError('closed', 'The store is closed');

@@ -9,6 +9,7 @@ import { PostgresKeyStore } from './lib/postgres-keys.js';
 import { PostgresCimdCacheStore, PostgresRateLimitStore } from './lib/postgres-limits.js';
 import { migrateLocation } from './lib/postgres-migrations.js';
 import { PostgresSessionStore } from './lib/postgres-sessions.js';
+import { PostgresUpstreamGrantStore } from './lib/postgres-upstream.js';
 import { parsePostgresUrl } from './lib/postgres-url.js';
 import type { Store } from './types.js';
 
@@ -71,6 +72,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     keys: new PostgresKeyStore(connection),
     rateLimits: new PostgresRateLimitStore(connection),
     cimdCache: new PostgresCimdCacheStore(connection),
+    upstreamGrants: new PostgresUpstreamGrantStore(connection),
     sessions: new PostgresSessionStore(connection),
     ping: () => connection.ping(),
     close: () => connection.close(),

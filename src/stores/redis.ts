@@ -9,6 +9,7 @@ import { RedisKeyStore } from './lib/redis-keys.js';
 import { checkLayout } from './lib/redis-layout.js';
 import { RedisCimdCacheStore, RedisRateLimitStore } from './lib/redis-limits.js';
 import { RedisSessionStore } from './lib/redis-sessions.js';
+import { RedisUpstreamGrantStore } from './lib/redis-upstream.js';
 import type { Store } from './types.js';
 
 /** Options of {@link openRedisStore}; the defaults are what production uses. */
@@ -86,6 +87,7 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
     keys: new RedisKeyStore(connection),
     rateLimits: new RedisRateLimitStore(connection),
     cimdCache: new RedisCimdCacheStore(connection),
+    upstreamGrants: new RedisUpstreamGrantStore(connection),
     sessions: new RedisSessionStore(connection),
     ping: () => connection.ping(),
     close: () => connection.close(),

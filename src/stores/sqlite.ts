@@ -12,6 +12,7 @@ import { SqliteKeyStore } from './lib/sqlite-keys.js';
 import { SqliteCimdCacheStore, SqliteRateLimitStore } from './lib/sqlite-limits.js';
 import { migrate } from './lib/sqlite-migrations.js';
 import { SqliteSessionStore } from './lib/sqlite-sessions.js';
+import { SqliteUpstreamGrantStore } from './lib/sqlite-upstream.js';
 import type { Store } from './types.js';
 
 /** Options of {@link openSqliteStore}; the defaults are what production uses. */
@@ -74,6 +75,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     keys: new SqliteKeyStore(auth),
     rateLimits: new SqliteRateLimitStore(auth),
     cimdCache: new SqliteCimdCacheStore(auth),
+    upstreamGrants: new SqliteUpstreamGrantStore(auth),
     sessions: new SqliteSessionStore(auth),
     async ping() {
       guard(() => db.prepare('SELECT 1').get());

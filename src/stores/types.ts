@@ -142,7 +142,7 @@ export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres';
 /**
  * Everything Portcullis keeps, one interface per record kind: the incidents, and the embedded authorization
  * server's records (`users`, `clients`, `codes`, `grants`, `consents`, `keys`, `rateLimits`, `cimdCache`,
- * see `auth-types.ts`) and the MCP `sessions`. Open one with `openStore(url)`.
+ * `upstreamGrants`, see `auth-types.ts`) and the MCP `sessions`. Open one with `openStore(url)`.
  *
  * @example
  * const store = await openStore('sqlite:./data/portcullis.db', { logger });

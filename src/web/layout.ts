@@ -38,6 +38,22 @@ button { flex: 1; padding: .65rem 1rem; font: inherit; font-weight: 600; border-
 a { color: var(--accent); }
 button.primary { background: var(--accent); border-color: var(--accent); color: var(--accent-fg); }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+main.wide { max-width: 64rem; }
+nav { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; margin: 0 0 1.25rem; padding: 0 0 .75rem; border-bottom: 1px solid var(--line); }
+nav form { margin: 0 0 0 auto; }
+nav button, td button { flex: none; padding: .3rem .8rem; white-space: nowrap; }
+h2 { margin: 0 0 .75rem; font-size: 1.1rem; overflow-wrap: anywhere; }
+h3 { margin: 1rem 0 .5rem; font-size: 1rem; }
+table { width: 100%; border-collapse: collapse; margin: 0 0 1.25rem; font-size: .9rem; }
+th, td { text-align: left; vertical-align: top; padding: .45rem .5rem; border-bottom: 1px solid var(--line); overflow-wrap: break-word; }
+td code { overflow-wrap: anywhere; }
+td form { margin: 0; }
+section.tool { margin: 0 0 1.25rem; padding: 1rem; border: 1px solid var(--line); border-radius: 8px; }
+select, textarea { display: block; width: 100%; margin: 0 0 1rem; padding: .5rem .7rem; font: inherit; color: inherit; background: transparent;
+  border: 1px solid var(--line); border-radius: 8px; }
+textarea { min-height: 5rem; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; }
+pre { margin: 0 0 1rem; padding: .75rem; white-space: pre-wrap; overflow-wrap: anywhere; border: 1px solid var(--line); border-radius: 8px;
+  font: .85rem/1.45 ui-monospace, SFMono-Regular, Menlo, monospace; }
 `.trim();
 
 /** The CSP source that allows exactly {@link STYLESHEET} (CSP3 hash-source). */
@@ -48,6 +64,14 @@ export interface PageOptions {
   title: string;
   /** The page body, inside `<main>`. */
   body: Html;
+  /** A wide page (tables, the web console) instead of the narrow login card. */
+  wide?: boolean;
+  /**
+   * The page's referrer policy (default `no-referrer`). The web console's pages use `same-origin`: a
+   * browser then sends their forms' real `Origin` (under `no-referrer` it sends `Origin: null`), which the
+   * console checks, and still tells no other site where the person came from.
+   */
+  referrerPolicy?: 'no-referrer' | 'same-origin';
 }
 
 /**
@@ -63,12 +87,12 @@ export function layout(options: PageOptions): Html {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="${options.referrerPolicy ?? 'no-referrer'}">
 <title>${options.title} · Portcullis</title>
 <style>${raw(STYLESHEET)}</style>
 </head>
 <body>
-<main>
+<main${options.wide ? raw(' class="wide"') : ''}>
 <p class="brand">Portcullis</p>
 ${options.body}
 </main>

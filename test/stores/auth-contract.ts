@@ -24,6 +24,7 @@ import {
 } from './auth-fixtures.js';
 import { grantsContract } from './auth-contract-grants.js';
 import { sessionsContract } from './session-contract.js';
+import { upstreamGrantsContract } from './upstream-contract.js';
 
 export type WithStore = (fn: (store: Store, clock: TestClock, target: AuthStoreTarget) => Promise<void>) => () => Promise<void>;
 
@@ -329,6 +330,7 @@ export function authStoreContract(name: string, makeTarget: () => Promise<AuthSt
 
   grantsContract(name, makeTarget, withStore);
   sessionsContract(name, withStore);
+  upstreamGrantsContract(name, withStore);
 }
 
 /**
@@ -350,6 +352,8 @@ export const AUTH_SCHEMA_COLUMNS: Record<string, string[]> = {
   rate_limits: ['key', 'window_seconds', 'window_start', 'expires_at', 'count'],
   cimd_cache: ['url', 'document', 'expires_at'],
   mcp_sessions: ['hash', 'subject', 'client_id', 'version', 'capabilities', 'log_level', 'created_at', 'expires_at'],
+  // sealed_tokens: the upstream tokens, only ever as an AES-256-GCM envelope (CHECK and store boundary).
+  upstream_grants: ['user_id', 'client_id', 'issuer', 'subject', 'sealed_tokens', 'access_expires_at', 'refreshing_until', 'version', 'created_at', 'updated_at', 'expires_at'],
 };
 
 /** Tables this suite does not own (the incidents' contract covers them). */

@@ -24,6 +24,7 @@ import { code, confidentialClient, grant, newToken, PASSWORD_HASH, rawTokens, se
 import { sample, storeContract } from './contract.js';
 import { startRacers, startWriter } from './processes.js';
 import { session } from './session-contract.js';
+import { upstreamGrant } from './upstream-contract.js';
 
 const HOST = '127.0.0.1';
 const PORT = 6379;
@@ -303,6 +304,8 @@ const KEY_FAMILIES: readonly [RegExp, 'expires' | 'kept'][] = [
   [/^rate-windows:.+/, 'expires'],
   [/^cimd:.+/, 'expires'],
   [/^session:[A-Za-z0-9_-]+$/, 'expires'],
+  [/^upstream-grants:.+/, 'expires'],
+  [/^upstream-grant-users:.+/, 'expires'],
 ];
 
 describe('redis store: what is stored', () => {
@@ -328,6 +331,7 @@ describe('redis store: what is stored', () => {
     await store.rateLimits.hit('login:alice', 60, now);
     await store.cimdCache.put('https://app.example/c.json', { client_id: 'https://app.example/c.json' }, now + 300);
     await store.sessions.create(session(now));
+    await store.upstreamGrants.put(upstreamGrant(now, { userId: user.id, clientId: client.clientId }));
     await store.incidents.create(sample());
 
     const keys = await keysOf(prefix);

@@ -11,8 +11,8 @@ import { deriveKey } from '../secrets.js';
  * Wire format: `v1.` + base64url(iv[12] ‖ ciphertext ‖ tag[16]).
  */
 
-/** What a sealed value is for; part of the authenticated data. */
-export type SealPurpose = 'session' | 'transaction';
+/** What a sealed value is for; part of the authenticated data. `upstream-login`: federated login's pending authorization. */
+export type SealPurpose = 'session' | 'transaction' | 'upstream-login';
 
 const VERSION = 'v1.';
 const IV_BYTES = 12;

@@ -107,7 +107,7 @@ export function csrfMatches(session: BrowserSession | undefined, presented: stri
 }
 
 /** Every value of cookie `name` in a `Cookie` header (RFC 6265 §5.4 syntax). */
-function cookieValues(header: string | undefined, name: string): string[] {
+export function cookieValues(header: string | undefined, name: string): string[] {
   if (!header) return [];
   const values: string[] = [];
   for (const part of header.split(';')) {

@@ -1,32 +1,20 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../../core/errors.js';
-import type { UserRecord } from '../../stores/auth-types.js';
-import { consentPage } from '../../web/consent.js';
-import { errorPage } from '../../web/error.js';
 import { loginPage } from '../../web/login.js';
-import { isLoopbackRedirect, redirectDestination } from '../authorize/destination.js';
+import { answerAuthorization, formActions, issueCode, proceed, signedInUser, type Exchange } from '../authorize/flow.js';
 import { checkAuthorizationRequest, PageError, RedirectError, type AuthorizationRequest } from '../authorize/request.js';
-import { authorizationResponseUrl, formActionSource, sendPage, sendRedirect } from '../authorize/respond.js';
-import { cookiesForClientRedirect, credentialOf, csrfMatches, newSession, readSession, sessionCookie, SESSION_TTL_SECONDS, type BrowserSession } from '../authorize/session.js';
+import { sendPage } from '../authorize/respond.js';
+import { csrfMatches, newSession, readSession, sessionCookie, SESSION_TTL_SECONDS, type BrowserSession } from '../authorize/session.js';
 import { loginTransaction, openTransaction, restartQuery, sealTransaction, type Transaction } from '../authorize/transaction.js';
+import { startUpstreamLogin } from '../authorize/upstream-start.js';
 import { grantableScopes } from '../checks/scope.js';
 import type { AuthorizationServerContext, Endpoint } from '../context.js';
 import { readForm } from '../lib/form.js';
-import { hashToken, randomToken, safeEqual } from '../secrets.js';
 import { authenticateUser } from '../users.js';
 
 /** Largest form the login and consent pages post (the sealed request carries `state`, which clients size freely). */
 const FORM_LIMIT_BYTES = 64 * 1024;
 /** Form target relative to the page, so it resolves to `/oauth/authorize`, `/authorize` or `/base/oauth/authorize` alike. */
 const ACTION = 'authorize';
-
-/** One request/response exchange and the cookies to set on whatever answers it. */
-interface Exchange {
-  readonly ctx: AuthorizationServerContext;
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly cookies: string[];
-}
 
 /**
  * The authorization endpoint (`GET|POST /oauth/authorize`, and `/authorize` for 2025-03-26 clients):
@@ -35,7 +23,10 @@ interface Exchange {
  * - `GET` carries the authorization request (checked by `authorize/request.ts`: an unknown client or an
  *   unregistered redirect URI gets an error page, everything else an error redirect with `state` and
  *   `iss`). Without a signed-in browser session it shows the login page; with one, the consent page, or
- *   straight the code when the user already approved these scopes for this client.
+ *   straight the code when the user already approved these scopes for this client. With federated login
+ *   configured it sends the browser to the upstream instead (`authorize/upstream-start.ts`), whose
+ *   callback (`endpoints/upstream-callback.ts`) goes on to the same consent page; a password form is then
+ *   refused.
  * - `POST` is a login or consent form. The form carries the request sealed (`authorize/transaction.ts`),
  *   bound to the browser session and step, plus the session's CSRF token (constant-time check; a wrong or
  *   missing token is a 403 page and nothing is issued). The request is checked again (the client may have
@@ -54,29 +45,15 @@ interface Exchange {
  */
 export const authorize: Endpoint = async (ctx, req, res) => {
   if (req.method !== 'GET' && req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'Use GET or POST', { allow: 'GET, POST' });
-  const x: Exchange = { ctx, req, res, cookies: [] };
-  try {
-    if (req.method === 'GET') await start(x);
-    else await submit(x);
-  } catch (error) {
-    if (error instanceof PageError) {
-      ctx.logger.info({ status: error.status, reason: error.detail ?? error.title }, 'authorization refused with a page');
-      sendPage(res, { status: error.status, page: errorPage({ title: error.title, message: error.userMessage, ...(error.retry ? { retry: error.retry } : {}) }), cookies: x.cookies });
-      return;
-    }
-    if (error instanceof RedirectError) {
-      ctx.logger.info({ error: error.code, reason: error.detail ?? error.description }, 'authorization refused with a redirect');
-      const location = authorizationResponseUrl(error.redirectUri, { error: error.code, error_description: error.description, state: error.state, iss: ctx.issuer });
-      sendRedirect(res, location, req.method, cookiesForClientRedirect(ctx, location, x.cookies));
-      return;
-    }
-    throw error;
-  }
+  await answerAuthorization({ ctx, req, res, cookies: [], action: ACTION }, req.method === 'GET' ? start : submit);
 };
 
 /** GET: a new authorization request. */
 async function start(x: Exchange): Promise<void> {
   const request = await checkAuthorizationRequest(x.ctx, new URL(x.req.url ?? '/', 'http://localhost').searchParams);
+  // Federated login: every authorization goes to the upstream, so that each (user, client) has its own
+  // fresh upstream grant behind the tokens we issue; the upstream's own session spares the user a new login.
+  if (x.ctx.federation) return startUpstreamLogin(x, request, x.ctx.federation);
   const session = readSession(x.ctx, x.req);
   const user = await signedInUser(x.ctx, session);
   if (!user || !session) return showLogin(x, request, anonymousSession(x.ctx, session));
@@ -109,6 +86,7 @@ async function submit(x: Exchange): Promise<void> {
   }
   const request = await checkAuthorizationRequest(ctx, new URLSearchParams(transaction.params));
   const decision = field('decision');
+  if (transaction.step === 'login' && ctx.federation) throw new PageError(400, 'Sign in elsewhere', 'This server signs people in at their identity provider, not with a password here.', 'password login posted with federated login on');
   if (transaction.step === 'login') return loginStep(x, request, session, transactionValue, decision, field('username'), field('password'));
   return consentStep(x, request, session, transaction, decision);
 }
@@ -165,53 +143,6 @@ async function consentStep(x: Exchange, request: AuthorizationRequest, session: 
   return issueCode(x, request, user, scopes);
 }
 
-/** A signed-in user with a request: the code at once when already consented, else the consent page. */
-async function proceed(x: Exchange, request: AuthorizationRequest, user: UserRecord, session: BrowserSession): Promise<void> {
-  const { ctx } = x;
-  // Issue 3: the user's own scopes are the limit (a public client's registered scope is not).
-  const grantable = grantableScopes(ctx, user.scopes);
-  const scopes = request.scopes.filter((scope) => grantable.includes(scope));
-  if (scopes.length === 0) {
-    throw new RedirectError('access_denied', 'The user may not grant any of the requested scopes', request.redirectUri, request.state, `user ${user.id} holds none of ${request.scopes.join(' ')}`);
-  }
-  const { client } = request;
-  const remembered = (await ctx.stores.consents.get(user.id, client.clientId)) ?? [];
-  if (mayRememberConsent(request) && scopes.every((scope) => remembered.includes(scope))) return issueCode(x, request, user, scopes);
-
-  const transaction = sealTransaction(ctx, { step: 'consent', sid: session.sid, params: request.params, userId: user.id, scopes });
-  const page = consentPage({
-    clientName: client.name,
-    ...(client.origin === 'metadata_document' ? { clientId: client.clientId } : {}),
-    nameUnverified: client.origin !== 'admin',
-    redirectHost: redirectDestination(request.redirectUri),
-    loopbackWarning: client.origin === 'metadata_document' && client.redirectUris.every(isLoopbackRedirect),
-    scopes,
-    username: user.username,
-    action: ACTION,
-    hidden: { transaction, csrf_token: session.csrf },
-  });
-  sendPage(x.res, { status: 200, page, formAction: formActions(request), cookies: x.cookies });
-}
-
-/** Creates the authorization code and sends the browser back to the client with it. */
-async function issueCode(x: Exchange, request: AuthorizationRequest, user: UserRecord, scopes: readonly string[]): Promise<void> {
-  const { ctx } = x;
-  const code = randomToken();
-  await ctx.stores.codes.put({
-    hash: hashToken(code),
-    clientId: request.client.clientId,
-    userId: user.id,
-    redirectUri: request.redirectUri,
-    codeChallenge: request.codeChallenge,
-    scopes: [...scopes],
-    resource: request.resource,
-    expiresAt: ctx.now() + ctx.codeTtl,
-  });
-  ctx.logger.info({ user: user.id, client: request.client.clientId, scopes }, 'authorization code issued');
-  const location = authorizationResponseUrl(request.redirectUri, { code, state: request.state, iss: ctx.issuer });
-  sendRedirect(x.res, location, x.req.method ?? 'GET', cookiesForClientRedirect(ctx, location, x.cookies));
-}
-
 interface LoginOptions {
   status?: number;
   error?: string;
@@ -242,32 +173,4 @@ function showLogin(x: Exchange, request: AuthorizationRequest, session: BrowserS
 function anonymousSession(ctx: AuthorizationServerContext, session: BrowserSession | undefined): BrowserSession {
   if (session && session.userId === undefined) return { sid: session.sid, csrf: session.csrf, expiresAt: ctx.now() + SESSION_TTL_SECONDS };
   return newSession(ctx);
-}
-
-/**
- * The session's user, unless the session is anonymous, the user is gone, or their password changed since
- * login. Scopes are read from the record at every step, so a narrowed user grants less at once.
- */
-async function signedInUser(ctx: AuthorizationServerContext, session: BrowserSession | undefined): Promise<UserRecord | undefined> {
-  if (session?.userId === undefined || session.credential === undefined) return undefined;
-  const user = await ctx.stores.users.get(session.userId);
-  if (!user || !safeEqual(credentialOf(user), session.credential)) return undefined;
-  return user;
-}
-
-/**
- * Whether a remembered consent may skip the page. Not for a client known by its metadata document whose
- * redirect URI here is not https: its `client_id` is a well-known URL and a loopback port or a private-use
- * scheme can be taken by any program on the computer, so nothing proves the caller is that client
- * (RFC 8252 §8.6: such requests are processed "as if no previous request had been approved"), and the
- * MCP-mandated warning must be seen each time.
- */
-function mayRememberConsent(request: AuthorizationRequest): boolean {
-  return request.client.origin !== 'metadata_document' || request.redirectUri.startsWith('https://');
-}
-
-/** The CSP `form-action` sources a page of this request needs: where its form's answer may redirect. */
-function formActions(request: AuthorizationRequest): string[] {
-  const source = formActionSource(request.redirectUri);
-  return source === undefined ? [] : [source];
 }

@@ -4,6 +4,7 @@ import { narrowScopes, parseScope } from '../checks/scope.js';
 import { required, single } from '../lib/form.js';
 import { hashToken, safeEqual } from '../secrets.js';
 import { issueAccessToken } from '../tokens.js';
+import { refreshUpstreamGrant } from '../upstream/refresh.js';
 import { tokenResponse, type GrantHandler } from './grant.js';
 
 /**
@@ -20,6 +21,10 @@ import { tokenResponse, type GrantHandler } from './grant.js';
  *   (RFC 9700 §4.14.2: a replayed refresh token means one of the two parties is an attacker), so the
  *   successor stops working too;
  * - unknown, expired, revoked, or another client's token → `invalid_grant`.
+ *
+ * With federated login, the upstream grant behind the family is refreshed before rotating when its
+ * access token has expired (`upstream/refresh.ts`); an upstream refusal revokes the family (`invalid_grant`),
+ * an unreachable upstream is a 503 that leaves the presented token usable.
  *
  * `scope` and `resource` may only narrow (§6: "MUST NOT include any scope not originally granted"; RFC 8707
  * §2.2). They are checked before rotating, so a refused request leaves the presented token usable. The
@@ -38,6 +43,9 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client }) => 
   }
   const scopes = narrowScopes(requestedScopes, family.scopes);
   if (resource !== family.resource) throw new OAuthError('invalid_target', 400, 'The resource was not part of this grant');
+  // Federated login: the upstream grant behind this one is refreshed first when its access token expired,
+  // and ends this one (invalid_grant) when the upstream refuses.
+  await refreshUpstreamGrant(ctx, family);
 
   const successor = ctx.successorOf(presented);
   const successorHash = hashToken(successor);

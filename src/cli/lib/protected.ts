@@ -5,18 +5,20 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAuthorizationServer, type AuthorizationServer } from '../../authorization-server/create.js';
+import { createAuthorizationServer, type AuthorizationServer, type AuthorizationServerOptions } from '../../authorization-server/create.js';
+import { UpstreamSetupError } from '../../authorization-server/upstream/idp.js';
 import type { TokenVerifier } from '../../core/auth.js';
 import type { Config } from '../../core/config.js';
 import type { Logger } from '../../core/log.js';
 import { publicBaseUrl, resourceUrl } from '../../core/urls.js';
 import { Guard } from '../../resource-server/guard.js';
 import { metadataPaths, protectedResourceMetadataDocument, type ProtectedResourceMetadata } from '../../resource-server/metadata.js';
-import { createRequestHandler, type McpEndpoint } from '../../server.js';
+import { createRequestHandler, type McpEndpoint, type ServerOptions } from '../../server.js';
 import { openStore } from '../../stores/open.js';
 import type { Store } from '../../stores/types.js';
 import { cachedVerifier, createIntrospectionVerifier, createJwtVerifier, resolveJwksUri } from '../../verifiers/index.js';
 import { banner } from '../banner.js';
+import { failure, usage } from './admin.js';
 
 export interface Running {
   /** The MCP endpoint URL (`PUBLIC_URL/mcp`). */
@@ -43,11 +45,15 @@ export interface Protection {
   readonly inner: TokenVerifier;
   /** The embedded authorization server, unless an external issuer is configured. */
   readonly embedded: AuthorizationServer | undefined;
+  /** Where this process listens, for requests it makes to itself (the web console's MCP calls). */
+  readonly address: AddressInfo;
 }
 
 /** The app's part, once the resource server exists. */
 export interface AppEndpoint {
   readonly mcp: McpEndpoint;
+  /** Server-rendered pages answered beside the MCP endpoint (the gateway's web console). */
+  readonly pages?: ServerOptions['pages'];
   /** `/ready`: whether what the app depends on answers (a rejection counts as not ready). */
   ready(): Promise<boolean>;
   close(): void | Promise<void>;
@@ -118,14 +124,15 @@ export async function startProtected(config: Config, logger: Logger, prepare: (s
         refreshGraceSeconds: config.refreshGraceSeconds,
         registrationPerMinute: config.registrationLimit,
         cimdAllowedHosts: config.cimdAllowedHosts,
-      });
+        ...federationOptions(config, app.challengeScopes),
+      }).catch(upstreamSetupFailure);
       inner = embedded.verifier;
     }
 
     const verifier = cachedVerifier(inner);
     const metadataUrl = `${resource.origin}${metadataPaths(resource).suffixed}`;
     const metadata = protectedResourceMetadataDocument({ resource: resource.href, authorizationServers: [issuer], scopes, resourceName: app.resourceName });
-    endpoint = await app.start({ store, resource, issuer, scopes, metadata, metadataUrl, verifier, inner, embedded });
+    endpoint = await app.start({ store, resource, issuer, scopes, metadata, metadataUrl, verifier, inner, embedded, address: server.address() as AddressInfo });
     const guard = new Guard({ verifier, resourceMetadataUrl: metadataUrl, requiredScopes: config.requiredScopes, challengeScopes: app.challengeScopes, knownScopes: scopes });
     server.on(
       'request',
@@ -136,6 +143,7 @@ export async function startProtected(config: Config, logger: Logger, prepare: (s
         metadata: JSON.stringify(metadata),
         logger,
         authorizationServer: embedded,
+        pages: endpoint.pages,
         allowedHosts: config.allowedHosts,
         allowedOrigins: config.allowedOrigins,
         ready: () => endpoint!.ready(),
@@ -145,7 +153,7 @@ export async function startProtected(config: Config, logger: Logger, prepare: (s
     const started = endpoint;
     return {
       url: resource.href,
-      banner: banner({ resource: resource.href, metadataUrl, issuer, embedded: embedded !== undefined, admin: embedded?.admin, serving: app.serving, configName: app.configName }),
+      banner: banner({ resource: resource.href, metadataUrl, issuer, embedded: embedded !== undefined, admin: embedded?.admin, serving: app.serving, configName: app.configName, upstream: embedded?.context.federation?.idp.issuer }),
       async close() {
         await started.close();
         server.closeAllConnections();
@@ -159,6 +167,30 @@ export async function startProtected(config: Config, logger: Logger, prepare: (s
     await store.close();
     throw error;
   }
+}
+
+/**
+ * Federated login's options (`--upstream-*`, already checked by `loadConfig`); the users it creates may grant
+ * `--upstream-user-scopes`, by default what a client needs first: the app's bare 401 challenge (its basic
+ * read scope) and `--required-scopes`.
+ */
+function federationOptions(config: Config, challengeScopes: readonly string[]): Pick<AuthorizationServerOptions, 'upstream'> {
+  if (config.upstreamIssuer === undefined || config.upstreamClientId === undefined) return {};
+  return {
+    upstream: {
+      issuer: config.upstreamIssuer,
+      clientId: config.upstreamClientId,
+      clientSecret: config.upstreamClientSecret,
+      ...(config.upstreamScopes ? { scopes: config.upstreamScopes } : {}),
+      userScopes: config.upstreamUserScopes ?? [...new Set([...challengeScopes, ...config.requiredScopes])],
+    },
+  };
+}
+
+/** An upstream that cannot be discovered stops start-up (exit 1); one that cannot serve, or a bad scope, is configuration (exit 2). */
+function upstreamSetupFailure(error: unknown): never {
+  if (error instanceof UpstreamSetupError) throw error.kind === 'unreachable' ? failure(`federated login: ${error.message}`) : usage(`federated login: ${error.message}`);
+  throw error;
 }
 
 async function createVerifier(config: Config, issuer: string, audience: string): Promise<TokenVerifier> {

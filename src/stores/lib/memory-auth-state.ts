@@ -4,7 +4,7 @@
  * consents with it). Every operation on it runs synchronously inside one promise, so each is atomic.
  * Nothing here survives the process.
  */
-import type { AuthorizationCodeRecord, ClientRecord, GrantRecord, SigningKeyRecord, UserRecord } from '../auth-types.js';
+import type { AuthorizationCodeRecord, ClientRecord, GrantRecord, SigningKeyRecord, UpstreamGrantRecord, UserRecord } from '../auth-types.js';
 import { StoreError } from '../errors.js';
 import type { RefreshTokenRow } from './refresh-rotation.js';
 import { SweepSchedule } from './sweep.js';
@@ -44,6 +44,8 @@ export interface MemoryAuthState {
   /** key → window length in seconds → the current fixed window. */
   readonly rateLimits: Map<string, Map<number, { windowStart: number; expiresAt: number; count: number }>>;
   readonly cimd: Map<string, { readonly document: Readonly<Record<string, unknown>>; readonly expiresAt: number }>;
+  /** userId → clientId → upstream grant (federated login). */
+  readonly upstreamGrants: Map<string, Map<string, UpstreamGrantRecord>>;
 }
 
 export function createMemoryAuthState(flags: { closed: boolean }, nowMs: () => number): MemoryAuthState {
@@ -63,6 +65,7 @@ export function createMemoryAuthState(flags: { closed: boolean }, nowMs: () => n
     serverSecret: undefined,
     rateLimits: new Map(),
     cimd: new Map(),
+    upstreamGrants: new Map(),
   };
 }
 
@@ -71,17 +74,19 @@ export function assertOpen(state: MemoryAuthState): void {
   if (state.flags.closed) throw new StoreError('closed', 'The store is closed');
 }
 
-/** Removes every grant (with its refresh tokens), code and consent of one user or one client. */
+/** Removes every grant (with its refresh tokens), code, consent and upstream grant of one user or one client. */
 export function removeEverythingOf(state: MemoryAuthState, owner: { userId: string } | { clientId: string }): void {
   const owns = (record: { userId: string; clientId: string }) => ('userId' in owner ? record.userId === owner.userId : record.clientId === owner.clientId);
   removeGrantsWhere(state, (grant) => owns(grant));
   for (const [hash, entry] of state.codes) if (owns(entry.code)) state.codes.delete(hash);
-  if ('userId' in owner) {
-    state.consents.delete(owner.userId);
-  } else {
-    for (const [userId, byClient] of state.consents) {
+  for (const byUser of [state.consents, state.upstreamGrants] as Map<string, Map<string, unknown>>[]) {
+    if ('userId' in owner) {
+      byUser.delete(owner.userId);
+      continue;
+    }
+    for (const [userId, byClient] of byUser) {
       byClient.delete(owner.clientId);
-      if (byClient.size === 0) state.consents.delete(userId);
+      if (byClient.size === 0) byUser.delete(userId);
     }
   }
 }

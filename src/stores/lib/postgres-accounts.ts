@@ -1,7 +1,7 @@
 /**
  * Who may take part, in PostgreSQL: the `users`, `clients` and `consents` tables. Removing a user or
  * client deletes, in the same transaction, its grants (their refresh tokens follow by `ON DELETE CASCADE`),
- * its authorization codes and its consents, so no other process sees half of it. A rotation under way in
+ * its authorization codes, its consents and its upstream grants, so no other process sees half of it. A rotation under way in
  * another process holds its grant's row lock; the removal waits for it, then deletes what it left.
  */
 import { randomUUID } from 'node:crypto';
@@ -24,7 +24,7 @@ const USER_COLUMNS = 'id, username, password_hash, scopes, created_at, updated_a
 
 /** The deletes that follow a user or a client, for one owner column. */
 async function cascade(tx: Sql, column: 'user_id' | 'client_id', id: string): Promise<void> {
-  for (const table of ['grants', 'authorization_codes', 'consents']) await tx.run(`DELETE FROM ${table} WHERE ${column} = $1`, [id]);
+  for (const table of ['grants', 'authorization_codes', 'consents', 'upstream_grants']) await tx.run(`DELETE FROM ${table} WHERE ${column} = $1`, [id]);
 }
 
 export class PostgresUserStore implements UserStore {

@@ -179,6 +179,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX mcp_sessions_expiry ON mcp_sessions (expires_at);
     `,
   },
+  {
+    version: 4,
+    name: 'upstream grants',
+    // Federated login: one row per (user, MCP client); the upstream tokens only as an AES-256-GCM envelope.
+    sql: `
+      CREATE TABLE upstream_grants (
+        user_id            text    NOT NULL,
+        client_id          text    NOT NULL,
+        issuer             text    NOT NULL,
+        subject            text    NOT NULL,
+        sealed_tokens      text    NOT NULL CHECK (starts_with(sealed_tokens, 'aes256gcm:')),
+        access_expires_at  bigint  NOT NULL,
+        refreshing_until   bigint,
+        version            bigint  NOT NULL CHECK (version >= 1),
+        created_at         bigint  NOT NULL,
+        updated_at         bigint  NOT NULL,
+        expires_at         bigint  NOT NULL CHECK (expires_at > created_at),
+        PRIMARY KEY (user_id, client_id)
+      );
+      CREATE INDEX upstream_grants_client ON upstream_grants (client_id);
+      CREATE INDEX upstream_grants_expiry ON upstream_grants (expires_at);
+    `,
+  },
 ];
 
 /** Version of the newest migration this code knows. */

@@ -1,7 +1,7 @@
 /**
  * Lua shared by the Redis scripts that remove authorization records: dropping a grant with every refresh
  * token of its family and its index entries, sweeping expired grants, and removing everything granted on
- * behalf of a user or a client (grants, refresh tokens, codes, consents). Included in the scripts of
+ * behalf of a user or a client (grants, refresh tokens, codes, consents, upstream grants). Included in the scripts of
  * `redis-grants.ts` (create, rotate sweep) and `redis-accounts.ts` (user and client removal), so each of
  * those runs as one atomic script.
  *
@@ -10,6 +10,7 @@
  * Redis cannot expire one by one. `grants:expiry` scores each grant by its `expiresAt`, and its member
  * names every index entry of the grant, so the sweep removes them even after the grant's hash has gone.
  */
+import { UPSTREAM_REMOVAL_LUA } from './redis-upstream.js';
 
 /** Lua: `dropGrant(id, userId, clientId, order)`, `sweepGrants(now)`, `dropGrantsIn(index)`. Needs the prelude. */
 export const GRANT_REMOVAL_LUA = `
@@ -43,8 +44,11 @@ local function dropGrantsIn(index)
 end
 `;
 
-/** Lua: `dropEverythingOfUser(userId)`, `dropEverythingOfClient(clientId)`. Needs the prelude and {@link GRANT_REMOVAL_LUA}. */
-export const OWNER_REMOVAL_LUA = `
+/**
+ * Lua: `dropEverythingOfUser(userId)`, `dropEverythingOfClient(clientId)` (grants, codes, consents and
+ * upstream grants). Needs the prelude and {@link GRANT_REMOVAL_LUA}.
+ */
+export const OWNER_REMOVAL_LUA = `${UPSTREAM_REMOVAL_LUA}
 local function dropCodesIn(index)
   for _, hash in ipairs(redis.call('ZRANGE', index, 0, -1)) do redis.call('DEL', key('code', hash)) end
   redis.call('DEL', index)
@@ -55,6 +59,7 @@ local function dropEverythingOfUser(userId)
   local consents = key('consents', userId)
   for _, clientId in ipairs(redis.call('HKEYS', consents)) do redis.call('SREM', key('consenting-users', clientId), userId) end
   redis.call('DEL', consents)
+  dropUpstreamGrantsOfUser(userId)
 end
 local function dropEverythingOfClient(clientId)
   dropGrantsIn(key('grants', 'by-client', clientId))
@@ -62,5 +67,6 @@ local function dropEverythingOfClient(clientId)
   local users = key('consenting-users', clientId)
   for _, userId in ipairs(redis.call('SMEMBERS', users)) do redis.call('HDEL', key('consents', userId), clientId) end
   redis.call('DEL', users)
+  dropUpstreamGrantsOfClient(clientId)
 end
 `;

@@ -1,7 +1,8 @@
 /**
  * Who may take part, in SQLite: the `users`, `clients` and `consents` tables. Removing a user or client
  * deletes, in the same `BEGIN IMMEDIATE` transaction, its grants (their refresh tokens follow by
- * `ON DELETE CASCADE`), its authorization codes and its consents, so no other process sees half of it.
+ * `ON DELETE CASCADE`), its authorization codes, its consents and its upstream grants, so no other process
+ * sees half of it.
  */
 import { randomUUID } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
@@ -24,7 +25,7 @@ const USER_COLUMNS = 'id, username, password_hash, scopes, created_at, updated_a
 
 /** The deletes that follow a user or a client, for one owner column. */
 function prepareCascade(ctx: SqliteAuthContext, column: 'user_id' | 'client_id'): (id: string) => void {
-  const statements = ['grants', 'authorization_codes', 'consents'].map((table) => ctx.db.prepare(`DELETE FROM ${table} WHERE ${column} = ?`));
+  const statements = ['grants', 'authorization_codes', 'consents', 'upstream_grants'].map((table) => ctx.db.prepare(`DELETE FROM ${table} WHERE ${column} = ?`));
   return (id) => statements.forEach((statement) => statement.run(id));
 }
 

@@ -174,6 +174,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX mcp_sessions_expiry ON mcp_sessions (expires_at);
     `,
   },
+  {
+    version: 4,
+    name: 'upstream grants',
+    // Federated login: one row per (user, MCP client). The upstream tokens only ever as an AES-256-GCM
+    // envelope (sealed_tokens); the CHECK refuses anything else. Times in epoch seconds.
+    sql: `
+      CREATE TABLE upstream_grants (
+        user_id            TEXT    NOT NULL,
+        client_id          TEXT    NOT NULL,
+        issuer             TEXT    NOT NULL,
+        subject            TEXT    NOT NULL,
+        sealed_tokens      TEXT    NOT NULL CHECK (sealed_tokens GLOB 'aes256gcm:*'),
+        access_expires_at  INTEGER NOT NULL,
+        refreshing_until   INTEGER,
+        version            INTEGER NOT NULL CHECK (version >= 1),
+        created_at         INTEGER NOT NULL,
+        updated_at         INTEGER NOT NULL,
+        expires_at         INTEGER NOT NULL CHECK (expires_at > created_at),
+        PRIMARY KEY (user_id, client_id)
+      ) STRICT;
+      CREATE INDEX upstream_grants_client ON upstream_grants (client_id);
+      CREATE INDEX upstream_grants_expiry ON upstream_grants (expires_at);
+    `,
+  },
 ];
 
 /** Version of the newest migration this code knows. */

@@ -18,7 +18,8 @@ import { OAuthError } from '../core/errors.js';
 import { exchangeCode } from './client.js';
 import { ConsoleError, type ConsoleContext, type Handler } from './context.js';
 import { endSession, signedIn } from './current.js';
-import { clearCookie, cookieName, cookieValues, setCookie } from './lib/cookies.js';
+import { cookieValues } from '../core/http.js';
+import { clearCookie, cookieName, setCookie } from './lib/cookies.js';
 import { sendRedirect } from './lib/respond.js';
 
 /** How long a login may take, from `/oauth/login` to `/oauth/callback`. */

@@ -8,7 +8,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { hashToken, randomToken } from '../authorization-server/secrets.js';
-import { cookieName, cookieValues, setCookie } from './lib/cookies.js';
+import { cookieValues } from '../core/http.js';
+import { cookieName, setCookie } from './lib/cookies.js';
 
 /** One signed-in browser. Times are epoch seconds. */
 export interface ConsoleSession {

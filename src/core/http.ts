@@ -85,3 +85,17 @@ export function accepts(header: string | undefined, type: string): boolean {
   }
   return false;
 }
+
+/**
+ * Every value of cookie `name` in a `Cookie` header (RFC 6265 §5.4 syntax), in order: a browser may send
+ * two of one name (one planted on a parent path), and the caller tries each.
+ */
+export function cookieValues(header: string | undefined, name: string): string[] {
+  if (!header) return [];
+  const values: string[] = [];
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim());
+  }
+  return values;
+}

@@ -12,7 +12,6 @@
  * Skips, saying why, when Chromium or playwright-core is not installed.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,22 +20,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { addLoginUser, authorizationRequest, PASSWORD } from '../authorization-server/authorize-helpers.js';
 import { addClient, post, startServer } from '../authorization-server/helpers.js';
+import { CHROMIUM, CHROMIUM_ARGS, loadPlaywright } from '../helpers/chromium.js';
 
-/** Debian's Chromium; `PORTCULLIS_CHROMIUM` points elsewhere (another distribution, macOS). */
-const CHROMIUM = process.env.PORTCULLIS_CHROMIUM || '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'browser');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-type Playwright = typeof import('playwright-core');
-
-async function loadPlaywright(): Promise<{ playwright?: Playwright; skip?: string }> {
-  if (!existsSync(CHROMIUM)) return { skip: `Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium, or set PORTCULLIS_CHROMIUM)` };
-  try {
-    return { playwright: await import('playwright-core') };
-  } catch {
-    return { skip: 'playwright-core is not installed (it is a devDependency: npm install)' };
-  }
-}
 
 const { playwright, skip } = await loadPlaywright();
 
@@ -55,7 +42,7 @@ test('Chromium logs in and consents through the real pages and lands on the loop
   const profile = await mkdtemp(join(tmpdir(), 'portcullis-chromium-'));
   await mkdir(ARTIFACTS, { recursive: true });
 
-  const context = await playwright!.chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, viewport: { width: 800, height: 900 } });
+  const context = await playwright!.chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, viewport: { width: 800, height: 900 } });
   try {
     const client = await addClient(as, { redirectUris: ['http://127.0.0.1/callback', 'http://localhost/callback'] });
     const user = await addLoginUser(as, ['incidents:read', 'incidents:write'], 'browser-user');

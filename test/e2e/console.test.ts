@@ -22,7 +22,7 @@
  * test-artifacts/console/. Skips, saying why, when Chromium or playwright-core is not installed.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -30,13 +30,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startRecordingBackend, type BackendProcess } from '../helpers/backend-process.js';
+import { CHROMIUM, CHROMIUM_ARGS, loadPlaywright } from '../helpers/chromium.js';
 import { ADMIN, authorizeCode, freePort, issuerOf, redeemCode, refresh, registerPublicClient, runCli } from '../helpers/embedded-as.js';
 import { startServe, type ServeProcess } from '../helpers/serve-process.js';
 import { UserAgent } from '../helpers/user-agent.js';
 
-/** Debian's Chromium; `PORTCULLIS_CHROMIUM` points elsewhere. The flags are test/e2e/browser.test.ts's. */
-const CHROMIUM = process.env.PORTCULLIS_CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
 const TIMEOUT = { timeout: 120_000 };
 const WAIT = { timeout: 15_000 };
@@ -47,16 +45,6 @@ const HOSTILE = '<script>alert("pwned")</script> & <b>bold</b>';
 /** A JWT anywhere: two base64url JSON segments (`eyJ` is `{"`). */
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;
 
-type Playwright = typeof import('playwright-core');
-
-async function loadPlaywright(): Promise<{ playwright?: Playwright; skip?: string }> {
-  if (!existsSync(CHROMIUM)) return { skip: `Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium, or set PORTCULLIS_CHROMIUM)` };
-  try {
-    return { playwright: await import('playwright-core') };
-  } catch {
-    return { skip: 'playwright-core is not installed (it is a devDependency: npm install)' };
-  }
-}
 
 const { playwright, skip } = await loadPlaywright();
 
@@ -156,7 +144,7 @@ describe('the web console of portcullis proxy, in Chromium', { skip: skip ?? fal
     origin = issuerOf(gateway);
     const added = await runCli(['users', 'add', BOB.username, '--store', `sqlite:${db}`, '--tool-scopes', scopesFile, '--scope', 'things:read', '--password', BOB.password]);
     assert.equal(added.code, 0, added.stderr);
-    browser = await playwright!.chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await playwright!.chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     adminContext = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     bobContext = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     admin = await adminContext.newPage();

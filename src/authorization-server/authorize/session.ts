@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { cookieValues } from '../../core/http.js';
 import type { UserRecord } from '../../stores/auth-types.js';
 import type { AuthorizationServerContext } from '../context.js';
 import { hashToken, randomToken, safeEqual } from '../secrets.js';
@@ -106,13 +107,3 @@ export function csrfMatches(session: BrowserSession | undefined, presented: stri
   return safeEqual(presented, session.csrf);
 }
 
-/** Every value of cookie `name` in a `Cookie` header (RFC 6265 §5.4 syntax). */
-export function cookieValues(header: string | undefined, name: string): string[] {
-  if (!header) return [];
-  const values: string[] = [];
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim());
-  }
-  return values;
-}

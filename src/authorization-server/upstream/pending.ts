@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { REQUEST_PARAMETERS } from '../authorize/request.js';
 import { sealerFor } from '../authorize/seal.js';
-import { cookieValues } from '../authorize/session.js';
+import { cookieValues } from '../../core/http.js';
 import type { AuthorizationServerContext } from '../context.js';
 import { hashToken, safeEqual } from '../secrets.js';
 import type { PendingSecrets } from './idp.js';

@@ -25,16 +25,3 @@ export function clearCookie(cookie: ConsoleCookie, secure: boolean): string {
   return setCookie(cookie, secure, '', 0);
 }
 
-/**
- * Every value of a cookie in a `Cookie` header (RFC 6265 §5.4 syntax), in order: a browser may send two
- * of one name (one planted on a parent path), and the caller tries each.
- */
-export function cookieValues(header: string | undefined, name: string): string[] {
-  if (!header) return [];
-  const values: string[] = [];
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim());
-  }
-  return values;
-}

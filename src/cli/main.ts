@@ -44,7 +44,11 @@ function registerServerCommand(program: Command, name: 'serve' | 'proxy', descri
     const help = `${spec.description} [${spec.env.join(', ')}]${spec.default ? ` (default: ${spec.default})` : ''}`;
     command.option(`${spec.flag} <${spec.value ?? 'value'}>`, help);
   }
-  command.action(async (options: RawConfig & { config?: string }) => {
+  // The gateway's stdio backend: everything after `--` is the command to run.
+  if (name === 'proxy') command.argument('[backend...]', 'a stdio MCP server to run instead of --backend-url: portcullis proxy -- node server.js');
+  command.action(async (...params: unknown[]) => {
+    const backendCommand = name === 'proxy' ? (params[0] as string[]) : [];
+    const options = params[name === 'proxy' ? 1 : 0] as RawConfig & { config?: string };
     const result = loadConfig(options, process.env, options.config);
     if (!result.ok) {
       for (const problem of result.problems) process.stderr.write(`portcullis: ${problem}\n`);
@@ -54,7 +58,7 @@ function registerServerCommand(program: Command, name: 'serve' | 'proxy', descri
     const logger = createLogger(result.config.logLevel);
     let running: Running;
     try {
-      running = await run(result.config, logger);
+      running = await run(backendCommand.length > 0 ? { ...result.config, backendCommand } : result.config, logger);
     } catch (error) {
       if (error instanceof CommandError) {
         process.stderr.write(`portcullis: ${error.message}\n`);

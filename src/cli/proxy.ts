@@ -4,15 +4,17 @@ import type { Logger } from '../core/log.js';
 import type { Backend } from '../gateway/backend.js';
 import { backendCredentials } from '../gateway/backend-token.js';
 import { createHttpBackend } from '../gateway/backends/http.js';
+import { createStdioBackend } from '../gateway/backends/stdio.js';
 import { Gateway } from '../gateway/gateway.js';
 import { readToolScopes, ToolScopes, ToolScopesError } from '../gateway/tool-scopes.js';
 import { usage } from './lib/admin.js';
 import { startProtected, type Running } from './lib/protected.js';
 
 /**
- * `portcullis proxy --backend-url URL`: the gateway (docs/gateway.md). The same resource server as `serve`
- * (embedded authorization server, or an external issuer with `--issuer`) in front of an existing
- * Streamable HTTP MCP server, with the per-tool scopes of `--tool-scopes` and, with `--backend-token jwt`,
+ * `portcullis proxy --backend-url URL` or `portcullis proxy -- COMMAND ARGS`: the gateway (docs/gateway.md).
+ * The same resource server as `serve` (embedded authorization server, or an external issuer with
+ * `--issuer`) in front of an existing Streamable HTTP MCP server, or a stdio one run as one process per
+ * session, with the per-tool scopes of `--tool-scopes` and, with `--backend-token jwt`,
  * a JWT for the backend signed by the embedded authorization server's keys.
  *
  * Configuration problems found before anything starts (no backend URL, a bad scope file, a backend token
@@ -23,7 +25,12 @@ import { startProtected, type Running } from './lib/protected.js';
  * const running = await proxy({ ...config, backendUrl: 'http://127.0.0.1:8080/mcp' }, logger);
  */
 export async function proxy(config: Config, logger: Logger): Promise<Running> {
-  if (config.backendUrl === undefined) throw usage('--backend-url / PORTCULLIS_BACKEND_URL is required: the Streamable HTTP MCP server to protect (stdio backends come later)');
+  const command = config.backendCommand ?? [];
+  if (config.backendUrl === undefined && command.length === 0) {
+    throw usage('name the MCP server to protect: --backend-url URL (Streamable HTTP), or a stdio command after --: portcullis proxy -- node server.js');
+  }
+  if (config.backendUrl !== undefined && command.length > 0) throw usage('--backend-url and a stdio command after -- name two backends: give one');
+  if (config.backendToken === 'jwt' && command.length > 0) throw usage('--backend-token jwt is for HTTP backends: a stdio backend has no channel for a token (it gets the caller in _meta)');
   if (config.backendToken === 'jwt' && config.issuer) {
     throw usage('--backend-token jwt needs the embedded authorization server (its keys sign the token, its JWKS publishes them), but --issuer / OAUTH_ISSUER is set');
   }
@@ -36,21 +43,30 @@ export async function proxy(config: Config, logger: Logger): Promise<Running> {
       throw error;
     }
   }
-  const backendUrl = new URL(config.backendUrl);
+  const backendUrl = config.backendUrl === undefined ? undefined : new URL(config.backendUrl);
+  const location = backendUrl?.href ?? command.join(' ');
 
   return startProtected(config, logger, () => ({
     scopes: toolScopes.all,
     challengeScopes: toolScopes.challenge,
     // Public (RFC 9728): it names no backend, whose address is the operator's business.
     resourceName: 'Portcullis gateway',
-    serving: `the MCP server ${backendUrl.href}`,
+    serving: backendUrl ? `the MCP server ${backendUrl.href}` : `the stdio MCP server \`${location}\` (one process per session)`,
     configName: 'portcullis',
-    logFields: { backend: backendUrl.href, toolScopes: config.toolScopes, backendToken: config.backendToken },
+    logFields: { backend: location, toolScopes: config.toolScopes, backendToken: config.backendToken },
     async start({ store, resource, issuer, verifier, inner, embedded, address }) {
-      // Forwarding to itself would loop until the sockets run out.
-      if (backendUrl.href === resource.href) throw usage(`--backend-url is this gateway's own MCP URL (${resource.href})`);
-      const credentials = config.backendToken === 'jwt' ? backendCredentials({ signer: embedded!.context.keys, issuer, audience: backendUrl.href }) : undefined;
-      const backend: Backend = createHttpBackend({ url: backendUrl, ...(credentials ? { credentials } : {}) });
+      let backend: Backend;
+      if (backendUrl !== undefined) {
+        // Forwarding to itself would loop until the sockets run out.
+        if (backendUrl.href === resource.href) throw usage(`--backend-url is this gateway's own MCP URL (${resource.href})`);
+        const credentials = config.backendToken === 'jwt' ? backendCredentials({ signer: embedded!.context.keys, issuer, audience: backendUrl.href }) : undefined;
+        backend = createHttpBackend({ url: backendUrl, ...(credentials ? { credentials } : {}) });
+      } else {
+        const [program, ...args] = command;
+        const env = Object.fromEntries((config.backendEnv ?? []).flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]!]])));
+        backend = createStdioBackend({ command: program!, args, env, cwd: process.cwd(), logger });
+        if (!(await backend.ready())) throw usage(`cannot run the backend command "${program}": not found, or not executable (on the PATH it will get)`);
+      }
       const gateway = new Gateway({ backend, toolScopes, logger });
       // The web console logs people in as a client of the embedded AS: none with an external issuer.
       const pages = embedded ? await createConsole({ authorizationServer: embedded, verifier, resource, address, backend, gateway, logger }) : undefined;

@@ -55,6 +55,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'oktaAuthServerId', flag: '--okta-auth-server-id', env: ['OKTA_AUTH_SERVER_ID'], value: 'id', default: 'default', description: 'Okta custom authorization server id' },
   { key: 'oktaIssuer', flag: '--okta-issuer', env: ['OKTA_ISSUER'], value: 'url', description: 'Okta issuer, when it is not DOMAIN/oauth2/ID' },
   { key: 'backendUrl', flag: '--backend-url', env: ['PORTCULLIS_BACKEND_URL'], value: 'url', only: 'proxy', description: 'proxy: the Streamable HTTP MCP endpoint to protect, e.g. http://127.0.0.1:8080/mcp (docs/gateway.md)' },
+  { key: 'backendEnv', flag: '--backend-env', env: ['PORTCULLIS_BACKEND_ENV'], value: 'list', only: 'proxy', description: 'proxy, stdio backend (`portcullis proxy -- COMMAND ARGS`): names of the environment variables the command gets; it gets only these and PATH, never the gateway\'s secrets' },
   { key: 'toolScopes', flag: '--tool-scopes', env: ['PORTCULLIS_TOOL_SCOPES'], value: 'file', only: 'proxy', description: 'proxy: JSON file mapping tool-name patterns to the scopes a tools/call needs (docs/gateway.md); without it any valid token may call every tool. `token`, `users add` and `clients add` read it too' },
   { key: 'backendToken', flag: '--backend-token', env: ['PORTCULLIS_BACKEND_TOKEN'], value: 'kind', default: 'none', only: 'proxy', description: `proxy: ${BACKEND_TOKENS.join(' or ')}; jwt sends the backend a JWT signed by the gateway (aud = the backend URL, the caller as sub, client_id and scope, 60 s) in Authorization; needs the embedded AS` },
 ];
@@ -64,7 +65,7 @@ export type RawConfig = Partial<Record<
   | 'introspectionUrl' | 'clientId' | 'clientSecret' | 'requiredScopes' | 'allowedOrigins' | 'allowedHosts' | 'logLevel'
   | 'oktaDomain' | 'oktaAuthServerId' | 'oktaIssuer'
   | 'refreshGraceSeconds' | 'accessTokenTtl' | 'registrationLimit' | 'cimdAllowedHosts' | 'secret' | 'adminPassword'
-  | 'backendUrl' | 'toolScopes' | 'backendToken'
+  | 'backendUrl' | 'backendEnv' | 'toolScopes' | 'backendToken'
   | 'upstreamIssuer' | 'upstreamClientId' | 'upstreamClientSecret' | 'upstreamScopes' | 'upstreamUserScopes',
   string
 >>;
@@ -100,6 +101,7 @@ const Schema = z.object({
   secret: z.string().min(32, 'must be at least 32 characters (use e.g. `openssl rand -base64 32`)').optional(),
   adminPassword: z.string().min(8, 'must be at least 8 characters').optional(),
   backendUrl: httpUrl.refine((u) => !new URL(u).hash, 'must have no fragment').optional(),
+  backendEnv: list.pipe(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be environment variable names'))).optional(),
   toolScopes: z.string().min(1).optional(),
   backendToken: z.enum(BACKEND_TOKENS, { error: `must be one of ${BACKEND_TOKENS.join(', ')}` }).default('none'),
   upstreamIssuer: httpUrl.optional(),
@@ -116,6 +118,8 @@ export interface Config extends Omit<Parsed, 'publicUrl' | 'provider' | 'oktaDom
   /** Explicit public URL; otherwise derived from the bound address after listening. */
   publicUrl: string | undefined;
   provider: NonNullable<Parsed['provider']>;
+  /** `portcullis proxy -- COMMAND ARGS…`: a stdio backend to run (from the command line only, never env or file). */
+  backendCommand?: readonly string[];
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };

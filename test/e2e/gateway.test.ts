@@ -369,16 +369,20 @@ describe('portcullis proxy configuration', () => {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-gateway-config-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a bad scope file, a missing backend URL or a backend token without the embedded AS: one line, exit 2', TIMEOUT, async () => {
+  it('a bad scope file, no backend or two, a backend token without the embedded AS or for stdio, a command that cannot run: one line, exit 2', TIMEOUT, async () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ tools: { 'create_*': ['has space'] } }));
     const base = ['proxy', '--port', '0', '--store', 'memory:'];
     const cases: Array<[string[], RegExp]> = [
       [[...base, '--backend-url', 'http://127.0.0.1:9/mcp', '--tool-scopes', bad], /--tool-scopes \/ PORTCULLIS_TOOL_SCOPES: .*bad\.json: "tools"\."create_\*": "has space" is not a scope/],
       [[...base, '--backend-url', 'http://127.0.0.1:9/mcp', '--tool-scopes', join(dir, 'missing.json')], /cannot read it \(ENOENT\)/],
-      [base, /--backend-url \/ PORTCULLIS_BACKEND_URL is required/],
+      [base, /name the MCP server to protect: --backend-url URL .*or a stdio command after --/],
       [[...base, '--backend-url', 'ftp://127.0.0.1/mcp'], /--backend-url \/ PORTCULLIS_BACKEND_URL: must be an http\(s\) URL/],
       [[...base, '--backend-url', 'http://127.0.0.1:9/mcp', '--backend-token', 'jwt', '--issuer', 'https://idp.example.com'], /--backend-token jwt needs the embedded authorization server/],
+      [[...base, '--backend-url', 'http://127.0.0.1:9/mcp', '--', 'node', 'server.js'], /--backend-url and a stdio command after -- name two backends/],
+      [[...base, '--backend-token', 'jwt', '--', 'node', 'server.js'], /--backend-token jwt is for HTTP backends/],
+      [[...base, '--', 'no-such-command-portcullis'], /cannot run the backend command "no-such-command-portcullis"/],
+      [[...base, '--backend-env', 'NOT-A-NAME', '--', 'node'], /--backend-env \/ PORTCULLIS_BACKEND_ENV: must be environment variable names/],
     ];
     for (const [args, expected] of cases) {
       const result = await runCli(args);

@@ -1,17 +1,21 @@
 /**
  * From rounds to the published table: medians per row, ratios to the floor and (for `tools/call` rows) to
- * the SDK anchor's best configuration, the Markdown table for the README and the target checks of issue 2.
+ * the SDK anchor's best configuration, the Markdown table for the README, and the target checks of issue 2
+ * (Portcullis `serve`) and issue 4 (the gateway).
  */
 import type { RowId } from './lib/options.js';
 import type { LoadResult } from './load.js';
-import type { Operation } from './rows.js';
+import type { Operation, OtherKind } from './rows.js';
 import type { SessionMemory } from './sessions.js';
 
 export interface RoundSample extends LoadResult {
   round: number;
   cpuMicrosPerRequest: number;
-  /** CPU of the store server (Redis, PostgreSQL) per request, not included in `cpuMicrosPerRequest`; absent when not read. */
-  storeCpuMicrosPerRequest?: number;
+  /**
+   * CPU per request of the other processes working for the row (its store server, the backend behind a
+   * gateway), read in the same measured run, not included in `cpuMicrosPerRequest`; absent when not read.
+   */
+  otherCpuMicrosPerRequest?: number;
   /** Bytes the server wrote to stdout per request (its logs). */
   stdoutBytesPerRequest: number;
 }
@@ -20,6 +24,8 @@ export interface RowResult {
   id: RowId;
   label: string;
   operation: Operation;
+  /** What the row's other processes are (`Row.others`), when it has any. */
+  others?: OtherKind;
   rounds: RoundSample[];
   /** Resident memory after the last round. */
   rssMb?: number;
@@ -37,8 +43,12 @@ export interface RowSummary {
   p50: number;
   p99: number;
   cpuMicrosPerRequest: number;
-  /** Median CPU of the store server per request (Redis, PostgreSQL), or null when not read. */
-  storeCpuMicrosPerRequest: number | null;
+  /** What the row's other processes are, or null when it has none. */
+  others: OtherKind | null;
+  /** Median CPU per request of the row's other processes, or null when not read. */
+  otherCpuMicrosPerRequest: number | null;
+  /** Median over rounds of the server's CPU per request divided by its other processes' in the same round, or null. */
+  cpuVsOthers: number | null;
   rssMb: number;
   vsFloor: number | null;
   /** Null for token rows: the anchor answers `tools/call`, not token requests. */
@@ -66,7 +76,8 @@ export function summarize(results: readonly RowResult[]): RowSummary[] {
   return measured.map((row) => {
     const own = rps.get(row.id)!;
     const cpu = median(row.rounds.map((r) => r.cpuMicrosPerRequest));
-    const storeCpu = row.rounds.flatMap((r) => (r.storeCpuMicrosPerRequest === undefined ? [] : [r.storeCpuMicrosPerRequest]));
+    const read = row.rounds.filter((r): r is RoundSample & { otherCpuMicrosPerRequest: number } => r.otherCpuMicrosPerRequest !== undefined);
+    const ratios = read.filter((r) => r.otherCpuMicrosPerRequest > 0).map((r) => r.cpuMicrosPerRequest / r.otherCpuMicrosPerRequest);
     return {
       id: row.id,
       label: row.label,
@@ -75,7 +86,9 @@ export function summarize(results: readonly RowResult[]): RowSummary[] {
       p50: median(row.rounds.map((r) => r.p50)),
       p99: median(row.rounds.map((r) => r.p99)),
       cpuMicrosPerRequest: cpu,
-      storeCpuMicrosPerRequest: storeCpu.length === 0 ? null : median(storeCpu),
+      others: row.others ?? null,
+      otherCpuMicrosPerRequest: read.length === 0 ? null : median(read.map((r) => r.otherCpuMicrosPerRequest)),
+      cpuVsOthers: ratios.length === 0 ? null : median(ratios),
       rssMb: row.rssMb ?? Number.NaN,
       vsFloor: floor === undefined ? null : own / floor,
       vsSdkBest: sdkBest === undefined || row.operation !== 'tools/call' ? null : own / sdkBest,
@@ -87,16 +100,29 @@ export function summarize(results: readonly RowResult[]): RowSummary[] {
 
 const ratio = (value: number | null): string => (value === null ? '—' : `${value.toFixed(2)}×`);
 
-/** The table as Markdown, ready for the README. */
+/**
+ * A row's other processes' CPU per request as a table cell: `backend 41`, `store 44`, or `—` when there
+ * are none or none could be read (SQLite runs in the server's process; a remote store's CPU is not ours to read).
+ */
+function othersCell(row: RowSummary): string {
+  return row.others === null || row.otherCpuMicrosPerRequest === null ? '—' : `${row.others} ${Math.round(row.otherCpuMicrosPerRequest)}`;
+}
+
+/**
+ * The table as Markdown, ready for the README. CPU/req is the row's server process alone; when the CPU of
+ * some row's other processes (a store server, the backend behind a gateway) was read, a column after it
+ * gives theirs, named by kind; without any, the table keeps its older shape.
+ */
 export function markdownTable(summaries: readonly RowSummary[]): string {
+  const others = summaries.some((row) => row.otherCpuMicrosPerRequest !== null);
   const lines = [
-    '| Server | req/s | p50 (ms) | p99 (ms) | CPU/req (µs) | RSS (MB) | vs floor | vs SDK best |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    `| Server | req/s | p50 (ms) | p99 (ms) | CPU/req (µs) |${others ? ' + other processes (µs/req) |' : ''} RSS (MB) | vs floor | vs SDK best |`,
+    `|---|---:|---:|---:|---:|${others ? '---:|' : ''}---:|---:|---:|`,
   ];
   for (const row of summaries) {
     const failures = row.failures > 0 ? ` ⚠ ${row.failures} failed` : '';
     lines.push(
-      `| ${row.label}${failures} | ${Math.round(row.rps)} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${Math.round(row.cpuMicrosPerRequest)} | ${Math.round(row.rssMb)} | ${ratio(row.vsFloor)} | ${ratio(row.vsSdkBest)} |`,
+      `| ${row.label}${failures} | ${Math.round(row.rps)} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${Math.round(row.cpuMicrosPerRequest)} |${others ? ` ${othersCell(row)} |` : ''} ${Math.round(row.rssMb)} | ${ratio(row.vsFloor)} | ${ratio(row.vsSdkBest)} |`,
     );
   }
   return lines.join('\n');
@@ -124,21 +150,28 @@ export function caveatLines(summaries: readonly RowSummary[]): string[] {
   return lines;
 }
 
-/**
- * The store servers' own CPU per request, which CPU/req (the Portcullis process alone) leaves out. Redis is
- * read as its whole process, so other clients of that Redis during the run count too.
- */
-export function storeCpuLines(summaries: readonly RowSummary[]): string[] {
-  const read = summaries.filter((s) => s.storeCpuMicrosPerRequest !== null);
-  if (read.length === 0) return [];
-  const each = read.map((s) => `${s.id} ${Math.round(s.storeCpuMicrosPerRequest!)} µs`).join(', ');
-  return [`Store server CPU per request, not in CPU/req (redis-server: the whole process; PostgreSQL: the row's own backends): ${each}.`];
+/** How each kind of other process is read, for the line under the table. */
+const OTHERS_READ: Readonly<Record<OtherKind, string>> = {
+  store: "Store server CPU per request, not in CPU/req (redis-server: the whole process, so other clients of that Redis count too; PostgreSQL: the row's own backends)",
+  backend: 'Backend CPU per request, not in CPU/req (the MCP server behind the gateway: its whole process, or for stdio the processes the gateway spawned)',
+};
+
+/** The other processes' own CPU per request, which CPU/req (the row's server alone) leaves out: one line per kind. */
+export function otherCpuLines(summaries: readonly RowSummary[]): string[] {
+  const lines: string[] = [];
+  for (const kind of Object.keys(OTHERS_READ) as OtherKind[]) {
+    const read = summaries.filter((s) => s.others === kind && s.otherCpuMicrosPerRequest !== null);
+    if (read.length === 0) continue;
+    lines.push(`${OTHERS_READ[kind]}: ${read.map((s) => `${s.id} ${Math.round(s.otherCpuMicrosPerRequest!)} µs`).join(', ')}.`);
+  }
+  return lines;
 }
+
+const mark = (ok: boolean): string => (ok ? 'met' : 'MISSED');
 
 /** Issue 2's targets for Portcullis, one line each, or nothing when Portcullis was not measured. */
 export function targetLines(summaries: readonly RowSummary[], memory: SessionMemory | undefined): string[] {
   const row = summaries.find((s) => s.id === 'portcullis');
-  const mark = (ok: boolean): string => (ok ? 'met' : 'MISSED');
   const lines: string[] = [];
   if (row) {
     if (row.vsFloor !== null) lines.push(`target ≥ 0.70× floor: ${row.vsFloor.toFixed(2)}× — ${mark(row.vsFloor >= 0.7)}`);
@@ -150,6 +183,27 @@ export function targetLines(summaries: readonly RowSummary[], memory: SessionMem
   if (memory) {
     const verdict = memory.sessions + memory.failed < 10_000 ? 'not judged (fewer than 10,000 asked for)' : mark(memory.deltaMb <= 50 && memory.failed === 0);
     lines.push(`target 10,000 idle sessions ≤ 50 MB: +${memory.deltaMb.toFixed(1)} MB for ${memory.sessions} — ${verdict}`);
+  }
+  return lines;
+}
+
+/**
+ * Issue 4's targets for each gateway row measured: req/s ≥ 0.45× the backend called directly (the `backend`
+ * row, over HTTP, in the same run), and the gateway's CPU per proxied call ≤ 2× its backend's (per round,
+ * both read in the same measured run; the median of those ratios).
+ */
+export function gatewayTargetLines(summaries: readonly RowSummary[]): string[] {
+  const direct = summaries.find((s) => s.id === 'backend');
+  const lines: string[] = [];
+  for (const gateway of summaries.filter((s) => s.id.startsWith('gateway-'))) {
+    if (direct) {
+      const share = gateway.rps / direct.rps;
+      lines.push(`target ${gateway.id} ≥ 0.45× the backend called directly: ${share.toFixed(2)}× (${Math.round(gateway.rps)} against ${Math.round(direct.rps)} req/s) — ${mark(share >= 0.45)}`);
+    }
+    if (gateway.cpuVsOthers !== null) {
+      const cpu = `medians ${Math.round(gateway.cpuMicrosPerRequest)} and ${Math.round(gateway.otherCpuMicrosPerRequest!)} µs/req`;
+      lines.push(`target ${gateway.id} CPU per proxied call ≤ 2× the backend's: ${gateway.cpuVsOthers.toFixed(2)}× (${cpu}) — ${mark(gateway.cpuVsOthers <= 2)}`);
+    }
   }
   return lines;
 }

@@ -3,16 +3,22 @@
  *
  * - `tools/call` rows answer the same `tools/call` of `add` (body {@link CALL_BODY}, answer `3`) with the
  *   same kind of token (ES256, `at+jwt`, audience = that server's resource URL): from the local issuer
- *   for the floor, the SDK anchor and `portcullis` (JWT mode, memory store); from the server's own
- *   embedded authorization server for `serve-<store>`.
+ *   for the floor, the SDK anchor, `portcullis` (JWT mode, memory store), the backend and the gateways
+ *   (JWT mode, memory store, like `portcullis`); from the server's own embedded authorization server for
+ *   `serve-<store>`. The floor and the backend ignore the token (no auth).
  * - `token-<store>` rows load the token endpoint of `portcullis serve` on that store with one
  *   `client_credentials` request (`lib/token-client.ts`), which reads the client from the store each time.
+ * - `gateway-http` starts its own backend (`servers/backend.ts`, the `backend` row's server) before the
+ *   gateway and stops it after; `gateway-stdio` gives the gateway the command of `servers/backend-stdio.ts`
+ *   (the same tool over stdio), which the gateway spawns for the bench's session and stops with itself.
+ *   The backend's CPU is reported beside the gateway's (`Row.others`).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanEnv, startServer, type ServerProcess } from './lib/child.js';
+import { cleanEnv, startServer, withCompanions, type ServerProcess } from './lib/child.js';
 import { CALL_BODY, CALL_EXPECT, checkCall, initializeSession, mcpHeaders } from './lib/mcp-client.js';
 import { STORE_KINDS, type RowId, type StoreKind } from './lib/options.js';
+import { childPids, cpuMicrosOf } from './lib/proc.js';
 import { TOKEN_EXPECT, clientCredentialsRequest, requestToken } from './lib/token-client.js';
 import { RowUnavailable } from './lib/unavailable.js';
 import type { Issuer } from './issuer.js';
@@ -30,6 +36,19 @@ export interface Target {
 /** What a row's requests do: the MCP call every server answers, or a token request. */
 export type Operation = 'tools/call' | 'token';
 
+/** What the other processes working for a row are, in the report: a store server, or the backend behind a gateway. */
+export type OtherKind = 'store' | 'backend';
+
+/**
+ * Processes other than the row's server that work for its requests (Redis, PostgreSQL backends, the MCP
+ * server behind a gateway). Their CPU is reported beside the server's, never added to it.
+ */
+export interface OtherProcesses {
+  readonly kind: OtherKind;
+  /** Their CPU time (µs) by process; undefined when there is none to read now. */
+  cpu(): Promise<Map<number, number> | undefined>;
+}
+
 export interface Row {
   id: RowId;
   label: string;
@@ -38,8 +57,8 @@ export interface Row {
   start(): Promise<ServerProcess>;
   /** Opens whatever session the row needs, checks one request, and returns what the load sends. */
   prepare(server: ServerProcess): Promise<Target>;
-  /** CPU time (µs) by process of a store server working for this row (Redis, PostgreSQL); absent or undefined when there is none to read. */
-  storeCpu?(): Promise<Map<number, number> | undefined>;
+  /** The other processes working for this row; absent when there are none. */
+  others?: OtherProcesses;
 }
 
 export interface RowContext {
@@ -102,7 +121,7 @@ const STORE_NAMES: Readonly<Record<StoreKind, string>> = { sqlite: 'SQLite', red
 /** The two rows of one store: `tools/call` with a token of the server's own, and the token endpoint. */
 function storeRows(context: RowContext, kind: StoreKind): [Row, Row] {
   const name = STORE_NAMES[kind];
-  const storeCpu = async (rowId: RowId) => (await context.stores.place(kind)).cpu(rowId);
+  const store = (rowId: RowId): OtherProcesses => ({ kind: 'store', cpu: async () => (await context.stores.place(kind)).cpu(rowId) });
   const call: Row = {
     id: `serve-${kind}`,
     label: `Portcullis \`serve\` (embedded AS, ${name} store, info logs): \`tools/call\``,
@@ -112,7 +131,7 @@ function storeRows(context: RowContext, kind: StoreKind): [Row, Row] {
       const { client } = await context.stores.place(kind);
       return sessionTarget(server, await requestToken(await clientCredentialsRequest(server.url, client)));
     },
-    storeCpu: () => storeCpu(call.id),
+    others: store(`serve-${kind}`),
   };
   const token: Row = {
     id: `token-${kind}`,
@@ -125,9 +144,97 @@ function storeRows(context: RowContext, kind: StoreKind): [Row, Row] {
       await requestToken(request);
       return { ...request, expect: TOKEN_EXPECT };
     },
-    storeCpu: () => storeCpu(token.id),
+    others: store(`token-${kind}`),
   };
   return [call, token];
+}
+
+/** The bench's backend MCP server (`servers/backend.ts`: Portcullis's MCP core from `dist/`, no auth). */
+function startBackend(context: RowContext, name: string): Promise<ServerProcess> {
+  const missing = portcullisMissing(context.root);
+  if (missing) return Promise.reject(new RowUnavailable(missing));
+  const args = [join(context.serversDir, 'backend.js'), '--dist', join(context.root, 'dist')];
+  return startServer(name, process.execPath, args, { cwd: context.root, env: cleanEnv() });
+}
+
+/** `portcullis proxy` configured like the `portcullis` row (the local issuer, memory store), then `backendArgs`. */
+function proxyArgs(context: RowContext, backendArgs: readonly string[]): string[] {
+  return ['bin/portcullis.js', 'proxy', '--port', '0', '--issuer', context.issuer.url, '--store', 'memory:', '--log-level', logLevel(), ...backendArgs];
+}
+
+/** Why this build cannot run a stdio backend, or undefined when it can. */
+function stdioMissing(root: string): string | undefined {
+  return existsSync(join(root, 'dist/gateway/backends/stdio.js')) ? undefined : 'this build of Portcullis has no stdio backend (dist/gateway/backends/stdio.js)';
+}
+
+/**
+ * A `gateway-<transport>` row: `portcullis proxy` in front of a backend of its own. `backend()` starts it
+ * before the gateway and says how the gateway reaches it (it may start nothing: a stdio backend is the
+ * gateway's child); it stops with the row. `backendPids` names the backend's processes, whose CPU is
+ * reported beside the gateway's.
+ */
+function gatewayRow(
+  context: RowContext,
+  transport: 'http' | 'stdio',
+  backend: () => Promise<{ args: string[]; process?: ServerProcess }>,
+  backendPids: (gateway: ServerProcess) => number[],
+): Row {
+  let running: ServerProcess | undefined;
+  const row: Row = {
+    id: `gateway-${transport}`,
+    label: `Portcullis \`proxy\` (JWT, memory store, info logs) → backend over ${transport === 'http' ? 'HTTP' : 'stdio'}`,
+    operation: 'tools/call',
+    async start() {
+      const { args, process: started } = await backend();
+      try {
+        const gateway = await startServer(row.id, process.execPath, proxyArgs(context, args), { cwd: context.root, env: cleanEnv() });
+        running = started ? withCompanions(gateway, [started]) : gateway;
+        return running;
+      } catch (error) {
+        await started?.stop();
+        throw error;
+      }
+    },
+    prepare: async (server) => sessionTarget(server, await context.issuer.sign({ audience: server.url })),
+    others: { kind: 'backend', cpu: async () => (running === undefined ? undefined : cpuMicrosOf(backendPids(running))) },
+  };
+  return row;
+}
+
+/** The backend called directly, and `portcullis proxy` in front of instances of it over HTTP and stdio. */
+function gatewayRows(context: RowContext): Row[] {
+  const { root, serversDir } = context;
+  let httpBackend: ServerProcess | undefined;
+  return [
+    {
+      id: 'backend',
+      label: 'Bench backend (Portcullis MCP core, no auth), called directly',
+      operation: 'tools/call',
+      start: () => startBackend(context, 'backend'),
+      // the same bytes as the gateway rows, token included; the backend ignores it
+      prepare: async (server) => sessionTarget(server, await context.issuer.sign({ audience: server.url })),
+    },
+    gatewayRow(
+      context,
+      'http',
+      async () => {
+        httpBackend = await startBackend(context, 'gateway-http backend');
+        return { args: ['--backend-url', httpBackend.url], process: httpBackend };
+      },
+      () => (httpBackend === undefined ? [] : [httpBackend.pid]),
+    ),
+    gatewayRow(
+      context,
+      'stdio',
+      async () => {
+        const missing = portcullisMissing(root) ?? stdioMissing(root);
+        if (missing) throw new RowUnavailable(missing);
+        // One process per gateway session, spawned by the gateway when the bench initializes its session.
+        return { args: ['--', process.execPath, join(serversDir, 'backend-stdio.js'), '--dist', join(root, 'dist')] };
+      },
+      (gateway) => childPids(gateway.pid),
+    ),
+  ];
 }
 
 export function defineRows(context: RowContext): Row[] {
@@ -170,5 +277,6 @@ export function defineRows(context: RowContext): Row[] {
     },
     ...stores.map(([call]) => call),
     ...stores.map(([, token]) => token),
+    ...gatewayRows(context),
   ];
 }

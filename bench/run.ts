@@ -2,7 +2,8 @@
  * `npm run bench`: authenticated MCP `tools/call` throughput of Portcullis against the Node `http` floor
  * and the official SDK v2 anchor (stateful and stateless); `portcullis serve` with its embedded
  * authorization server on SQLite, Redis and PostgreSQL, for `tools/call` and for its token endpoint
- * (`client_credentials`); then the memory of 10,000 idle sessions.
+ * (`client_credentials`); the gateway (`portcullis proxy`) in front of a lean MCP server, beside that
+ * server called directly; then the memory of 10,000 idle sessions.
  *
  * Every server runs in its own process and the load comes from autocannon in another (`load.ts`), so
  * the orchestrator's event loop carries no load. Rounds alternate between the servers (the order
@@ -14,7 +15,10 @@
  * Portcullis runs from `dist/` (`npm run build` first), as `portcullis serve --port 0 --issuer <local
  * issuer> --store memory: --log-level info` for the `portcullis` row and `portcullis serve --port 0
  * --store <fresh place> --log-level info` for the store rows (`stores.ts`), its log lines drained from a
- * pipe. For Redis and PostgreSQL the store server's CPU per request is reported beside the table. A row
+ * pipe. The gateway rows run `portcullis proxy` the same way (`--issuer <local issuer> --store memory:`) in
+ * front of their own backend (`servers/backend.ts`), started and stopped with the row. The CPU per request
+ * of the other processes working for a row (the Redis or PostgreSQL store server, the backend behind a
+ * gateway) is read over the same measured run and reported beside the server's own. A row
  * that cannot start because something outside the bench is missing (Portcullis not built, Redis or
  * PostgreSQL down) is reported as skipped; any other failure to start a row makes the exit code 1.
  */
@@ -31,7 +35,7 @@ import { cpuDelta, cpuMicros, rssMegabytes } from './lib/proc.js';
 import { formatProfile, summarizeProfile } from './lib/profile.js';
 import { startIssuer, type Issuer } from './issuer.js';
 import { RowUnavailable } from './lib/unavailable.js';
-import { caveatLines, markdownTable, sessionLine, storeCpuLines, summarize, targetLines, type RowResult } from './report.js';
+import { caveatLines, gatewayTargetLines, markdownTable, otherCpuLines, sessionLine, summarize, targetLines, type RowResult } from './report.js';
 import { defineRows, portcullisMissing, startPortcullis, type Row, type RowContext, type Target } from './rows.js';
 import { measureIdleSessions, type SessionMemory } from './sessions.js';
 import { benchStores } from './stores.js';
@@ -49,7 +53,7 @@ interface Running {
 /** Starts the rows, appending each ready one to `running` at once, so a later failure still stops it. */
 async function startRows(rows: readonly Row[], results: RowResult[], running: Running[]): Promise<void> {
   for (const row of rows) {
-    const result: RowResult = { id: row.id, label: row.label, operation: row.operation, rounds: [] };
+    const result: RowResult = { id: row.id, label: row.label, operation: row.operation, ...(row.others && { others: row.others.kind }), rounds: [] };
     results.push(result);
     let server: ServerProcess | undefined;
     try {
@@ -66,10 +70,10 @@ async function startRows(rows: readonly Row[], results: RowResult[], running: Ru
   }
 }
 
-/** The row's store server CPU, or undefined when there is none or it cannot be read now (that store down). */
-async function storeCpu(row: Row): Promise<Map<number, number> | undefined> {
+/** The CPU of the row's other processes, or undefined when there are none or they cannot be read now (that store down). */
+async function othersCpu(row: Row): Promise<Map<number, number> | undefined> {
   try {
-    return await row.storeCpu?.();
+    return await row.others?.cpu();
   } catch {
     return undefined;
   }
@@ -81,22 +85,22 @@ async function measureRound(entry: Running, round: number, options: BenchOptions
   if (options.warmup > 0) await load.run({ ...job, seconds: options.warmup });
   const { pid } = entry.server;
   // Read after the warm-up, which (re)opens the store connections an idle pool may have closed.
-  const storeBefore = await storeCpu(entry.row);
+  const othersBefore = await othersCpu(entry.row);
   const cpuBefore = cpuMicros(pid);
   const bytesBefore = entry.server.stdoutBytes;
   const result = await load.run({ ...job, seconds: options.seconds });
   const cpu = cpuMicros(pid) - cpuBefore;
   const bytes = entry.server.stdoutBytes - bytesBefore;
-  const storeAfter = storeBefore && (await storeCpu(entry.row));
+  const othersAfter = othersBefore && (await othersCpu(entry.row));
   const perRequest = (value: number): number => (result.requests > 0 ? value / result.requests : Number.NaN);
-  const storeMicros = storeBefore && storeAfter ? perRequest(cpuDelta(storeBefore, storeAfter)) : undefined;
+  const othersMicros = othersBefore && othersAfter ? perRequest(cpuDelta(othersBefore, othersAfter)) : undefined;
   const { requests, seconds, rps, p50, p90, p99, max, non2xx, errors, timeouts, mismatches } = result;
-  const store = storeMicros === undefined ? {} : { storeCpuMicrosPerRequest: storeMicros };
-  entry.result.rounds.push({ round, requests, seconds, rps, p50, p90, p99, max, cpuMicrosPerRequest: perRequest(cpu), ...store, stdoutBytesPerRequest: perRequest(bytes), non2xx, errors, timeouts, mismatches });
+  const others = othersMicros === undefined ? {} : { otherCpuMicrosPerRequest: othersMicros };
+  entry.result.rounds.push({ round, requests, seconds, rps, p50, p90, p99, max, cpuMicrosPerRequest: perRequest(cpu), ...others, stdoutBytesPerRequest: perRequest(bytes), non2xx, errors, timeouts, mismatches });
   const failures = non2xx + errors + timeouts + mismatches;
-  const storeNote = storeMicros === undefined ? '' : ` + store ${Math.round(storeMicros)}`;
+  const othersNote = othersMicros === undefined ? '' : ` + ${entry.row.others!.kind} ${Math.round(othersMicros)}`;
   progress(
-    `round ${round}/${options.rounds} ${entry.row.id.padEnd(14)} ${Math.round(rps).toString().padStart(6)} req/s  p50 ${p50.toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  CPU ${Math.round(perRequest(cpu))}${storeNote} µs/req${failures > 0 ? `  ⚠ ${failures} failed` : ''}`,
+    `round ${round}/${options.rounds} ${entry.row.id.padEnd(14)} ${Math.round(rps).toString().padStart(6)} req/s  p50 ${p50.toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  CPU ${Math.round(perRequest(cpu))}${othersNote} µs/req${failures > 0 ? `  ⚠ ${failures} failed` : ''}`,
   );
 }
 
@@ -180,7 +184,7 @@ async function main(): Promise<number> {
   const lines = [table, ''];
   if (sessions) lines.push(sessionLine(sessions), '');
   for (const row of results) if (row.skipped) lines.push(`(${row.id} not measured: ${row.skipped.split('\n')[0]})`);
-  lines.push(...storeCpuLines(summary), ...targetLines(summary, sessions), ...caveatLines(summary));
+  lines.push(...otherCpuLines(summary), ...targetLines(summary, sessions), ...gatewayTargetLines(summary), ...caveatLines(summary));
   lines.push(
     '',
     `${options.rounds} rounds × ${options.seconds} s per server (after ${options.warmup} s warm-up), ${options.connections} connections, median of rounds; ` +

@@ -113,3 +113,28 @@ export function startServer(name: string, command: string, args: readonly string
     };
   }
 }
+
+/**
+ * `main` with the processes that work for it (the backend behind a gateway): the same handle, whose `stop`
+ * stops `main` first, then each companion, so a row's helpers start and stop with the row.
+ *
+ * @example
+ * const backend = await startServer('backend', process.execPath, [backendJs], { cwd });
+ * const gateway = withCompanions(await startServer('gateway', process.execPath, proxyArgs, { cwd }), [backend]);
+ * await gateway.stop(); // the gateway, then the backend
+ */
+export function withCompanions(main: ServerProcess, companions: readonly ServerProcess[]): ServerProcess {
+  return {
+    name: main.name,
+    pid: main.pid,
+    url: main.url,
+    get stdoutBytes() {
+      return main.stdoutBytes;
+    },
+    stderrTail: () => main.stderrTail(),
+    async stop(graceMs) {
+      await main.stop(graceMs);
+      await Promise.all(companions.map((companion) => companion.stop(graceMs)));
+    },
+  };
+}

@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- [flags]`: the run's bounds. Defaults keep a full run (ten rows, three rounds, the idle
- * sessions) under about four minutes.
+ * `npm run bench -- [flags]`: the run's bounds. Defaults keep a full run (thirteen rows, three rounds, the
+ * idle sessions) under about five minutes.
  */
 import { parseArgs } from 'node:util';
 
@@ -10,7 +10,9 @@ export type StoreKind = (typeof STORE_KINDS)[number];
 
 /**
  * Every row, in table order. `serve-<store>`: `tools/call` on `portcullis serve` with its embedded
- * authorization server on that store; `token-<store>`: that server's token endpoint (`client_credentials`).
+ * authorization server on that store; `token-<store>`: that server's token endpoint (`client_credentials`);
+ * `backend`: the bench's MCP server without auth, called directly; `gateway-<transport>`: `portcullis
+ * proxy` in front of that server over Streamable HTTP or stdio.
  */
 export const ROW_IDS = [
   'floor',
@@ -19,6 +21,9 @@ export const ROW_IDS = [
   'portcullis',
   ...STORE_KINDS.map((kind) => `serve-${kind}` as const),
   ...STORE_KINDS.map((kind) => `token-${kind}` as const),
+  'backend',
+  'gateway-http',
+  'gateway-stdio',
 ] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
@@ -53,7 +58,10 @@ rows (all by default): ${ROW_IDS.join(', ')}
   serve-STORE: tools/call on \`portcullis serve\` (embedded authorization server) on that store
   token-STORE: the token endpoint of such a server, grant_type=client_credentials (Basic auth)
   each run uses a fresh SQLite file, Redis key prefix and PostgreSQL schema, removed at the end;
-  a Redis or PostgreSQL that cannot be reached skips its rows (reported, not a failure)`;
+  a Redis or PostgreSQL that cannot be reached skips its rows (reported, not a failure)
+  backend: the bench's MCP server (our MCP core, one \`add\` tool, no auth), called directly
+  gateway-http, gateway-stdio: tools/call through \`portcullis proxy\` to that server over HTTP or stdio;
+  the backend's CPU per request is reported beside the gateway's`;
 
 function positive(name: string, value: string | undefined, fallback: number, min = 1, max = 600): number {
   if (value === undefined) return fallback;

@@ -3,7 +3,7 @@
  * the same way from outside (Portcullis has no IPC channel to ask it). Linux only.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 function clockTicks(): number {
   const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
@@ -51,4 +51,20 @@ export function rssMegabytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kilobytes = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN);
   return kilobytes / 1024;
+}
+
+/** The processes whose parent is `pid` (the stdio backends a gateway spawned), read from `/proc`. */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // the field after `(comm) state` is the parent's pid (proc(5))
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry));
+    } catch {
+      // exited while listed
+    }
+  }
+  return children;
 }

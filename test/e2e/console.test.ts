@@ -24,7 +24,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -32,6 +31,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startRecordingBackend, type BackendProcess } from '../helpers/backend-process.js';
 import { CHROMIUM, CHROMIUM_ARGS, loadPlaywright } from '../helpers/chromium.js';
 import { ADMIN, authorizeCode, freePort, issuerOf, redeemCode, refresh, registerPublicClient, runCli } from '../helpers/embedded-as.js';
+import { mcpPost } from '../helpers/mcp-post.js';
 import { startServe, type ServeProcess } from '../helpers/serve-process.js';
 import { UserAgent } from '../helpers/user-agent.js';
 
@@ -87,25 +87,6 @@ async function status(context: BrowserContext, origin: string): Promise<Record<s
   assert.equal(response.status(), 200);
   assert.equal(response.headers()['cache-control'], 'no-store');
   return (await response.json()) as Record<string, unknown>;
-}
-
-/** One MCP POST with a bearer token (for the MCP client the administrator manages). */
-function rawPost(url: string, token: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25', ...headers },
-      timeout: 10_000,
-    });
-    request.once('response', (response) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.once('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text }));
-    });
-    request.once('timeout', () => request.destroy(new Error('no answer in 10 s')));
-    request.once('error', reject);
-    request.end(JSON.stringify(body));
-  });
 }
 
 /** The `Set-Cookie` line of a cookie, by name. */
@@ -299,7 +280,7 @@ describe('the web console of portcullis proxy, in Chromium', { skip: skip ?? fal
     assert.equal(tokens.status, 200, tokens.text);
     let refreshToken = String(tokens.body.refresh_token);
     const accessToken = String(tokens.body.access_token);
-    const init = await rawPost(gateway.url, accessToken, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    const init = await mcpPost(gateway.url, accessToken, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
     assert.equal(init.status, 200, init.text);
     const sessionId = init.headers['mcp-session-id'] as string;
     assert.ok(sessionId);
@@ -346,11 +327,11 @@ describe('the web console of portcullis proxy, in Chromium', { skip: skip ?? fal
     assert.ok(!(await admin.content()).includes(sessionId), 'the page never shows a session id');
     const sessionRow = admin.getByRole('row').filter({ hasText: 'e2e raw client' });
     assert.match(await sessionRow.innerText(), /bob/);
-    const listed = await rawPost(gateway.url, accessToken, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'mcp-session-id': sessionId });
+    const listed = await mcpPost(gateway.url, accessToken, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'mcp-session-id': sessionId });
     assert.equal(listed.status, 200, 'the session works before');
     await sessionRow.getByRole('button', { name: /^End/ }).click();
     await admin.getByRole('status').filter({ hasText: 'The session was ended.' }).waitFor(WAIT);
-    const gone = await rawPost(gateway.url, accessToken, { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { 'mcp-session-id': sessionId });
+    const gone = await mcpPost(gateway.url, accessToken, { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { 'mcp-session-id': sessionId });
     assert.equal(gone.status, 404, gone.text);
 
     // Clients: remove the MCP client.

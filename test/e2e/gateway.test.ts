@@ -18,7 +18,6 @@
  * - bad configuration: one line, exit 2.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +26,7 @@ import { Client, StreamableHTTPClientTransport, UnauthorizedError } from '@model
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { startRecordingBackend, type BackendProcess, type RecordedMessage, type RecordedRequest } from '../helpers/backend-process.js';
 import { ADMIN, assertSequence, eventually, freePort, issuerOf, recordingFetch, runCli } from '../helpers/embedded-as.js';
+import { mcpPost } from '../helpers/mcp-post.js';
 import { UserOAuthProvider } from '../helpers/oauth-user-provider.js';
 import { startServe, type ServeProcess } from '../helpers/serve-process.js';
 import { UserAgent } from '../helpers/user-agent.js';
@@ -64,25 +64,6 @@ async function cliToken(setup: Pick<Setup, 'dir' | 'scopesFile'>, name: string, 
 function connect(url: string, provider: UserOAuthProvider, recorded: typeof fetch): { client: Client; transport: StreamableHTTPClientTransport } {
   const transport = new StreamableHTTPClientTransport(new URL(url), { authProvider: provider, fetch: recorded });
   return { client: new Client({ name: 'portcullis-gateway-e2e', version: '1.0.0' }), transport };
-}
-
-/** One MCP POST with a bearer token, over node:http so that any header (Connection included) can be sent. */
-function rawPost(url: string, token: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25', ...headers },
-      timeout: 10_000,
-    });
-    request.once('response', (response) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.once('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text }));
-    });
-    request.once('timeout', () => request.destroy(new Error('no answer in 10 s')));
-    request.once('error', reject);
-    request.end(JSON.stringify(body));
-  });
 }
 
 /** The JSON-RPC messages of a response body, JSON or SSE. */
@@ -208,7 +189,7 @@ describe('portcullis proxy in front of a Streamable HTTP MCP server (embedded AS
   it('headers: credentials, cookies, forwarding and hop-by-hop headers never reach the backend; its cookies and challenges never reach the client', TIMEOUT, async () => {
     const token = provider.tokens()!.access_token;
     const before = (await setup.backend.records()).length;
-    const answer = await rawPost(setup.gateway.url, token, { jsonrpc: '2.0', id: 'raw-1', method: 'tools/call', params: { name: 'echo', arguments: { text: 'raw' } } }, {
+    const answer = await mcpPost(setup.gateway.url, token, { jsonrpc: '2.0', id: 'raw-1', method: 'tools/call', params: { name: 'echo', arguments: { text: 'raw' } } }, {
       'mcp-session-id': transport.sessionId!,
       cookie: 'session=client-secret',
       'proxy-authorization': 'Basic c2VjcmV0',
@@ -253,7 +234,7 @@ describe('portcullis proxy in front of a Streamable HTTP MCP server (embedded AS
     const other = await cliToken(setup, 'gateway', setup.gatewayPort, 'things:read');
     const before = (await backend.records()).length;
     const call = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo', arguments: { text: 'stolen' } } };
-    const post = await rawPost(gateway.url, other, call, { 'mcp-session-id': transport.sessionId! });
+    const post = await mcpPost(gateway.url, other, call, { 'mcp-session-id': transport.sessionId! });
     assert.equal(post.status, 404, post.text);
     for (const method of ['GET', 'DELETE']) {
       const response = await fetch(gateway.url, { method, headers: { authorization: `Bearer ${other}`, accept: 'text/event-stream', 'mcp-session-id': transport.sessionId! }, signal: AbortSignal.timeout(10_000) });
@@ -263,7 +244,7 @@ describe('portcullis proxy in front of a Streamable HTTP MCP server (embedded AS
     assert.equal((await backend.records()).length, before, 'nothing reached the backend');
     // The owner's session is untouched, and the other caller can open its own.
     assert.deepEqual((await client.callTool({ name: 'echo', arguments: { text: 'still mine' } })).content, [{ type: 'text', text: 'still mine' }]);
-    const own = await rawPost(gateway.url, other, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'other', version: '1' } } });
+    const own = await mcpPost(gateway.url, other, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'other', version: '1' } } });
     assert.equal(own.status, 200, own.text);
     assert.ok(own.headers['mcp-session-id'] && own.headers['mcp-session-id'] !== transport.sessionId);
   });
@@ -273,7 +254,7 @@ describe('portcullis proxy in front of a Streamable HTTP MCP server (embedded AS
     try {
       for (const status of [401, 403]) {
         await setup.backend.refuse(status);
-        const answer = await rawPost(setup.gateway.url, token, { jsonrpc: '2.0', id: `refused-${status}`, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } }, { 'mcp-session-id': transport.sessionId! });
+        const answer = await mcpPost(setup.gateway.url, token, { jsonrpc: '2.0', id: `refused-${status}`, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } }, { 'mcp-session-id': transport.sessionId! });
         assert.equal(answer.status, 502, answer.text);
         const body = JSON.parse(answer.text) as { id: string; error: { code: number; message: string } };
         assert.equal(body.id, `refused-${status}`);
@@ -360,7 +341,7 @@ describe('portcullis proxy --backend-token jwt', () => {
     }
     // Its audience is the backend: the gateway itself refuses it.
     const backendJwt = String(records[0]!.headers.authorization).slice('Bearer '.length);
-    const replay = await rawPost(gateway.url, backendJwt, { jsonrpc: '2.0', id: 1, method: 'ping' });
+    const replay = await mcpPost(gateway.url, backendJwt, { jsonrpc: '2.0', id: 1, method: 'ping' });
     assert.equal(replay.status, 401);
   });
 });

@@ -31,7 +31,6 @@ export class FederatedUserAgent extends UserAgent {
   upstreamDecision: 'login' | 'abort' = 'login';
   /** Stop at the upstream's redirect to portcullis's callback and return it, unfollowed (to tamper with it). */
   stopAtCallback = false;
-  readonly #jar = new Map<string, Map<string, string>>();
   readonly #account: string;
   readonly #upstream: string;
 
@@ -102,32 +101,5 @@ export class FederatedUserAgent extends UserAgent {
     const target = new URL(url);
     const response = await this.send('GET', target);
     return { status: response.status, url: target, text: await response.text(), headers: response.headers };
-  }
-
-  /** One request with the cookies of its origin, keeping those the response sets (deleting expired ones). */
-  async send(method: 'GET' | 'POST', url: URL, form?: URLSearchParams): Promise<Response> {
-    const jar = this.#jar.get(url.origin) ?? new Map<string, string>();
-    const headers: Record<string, string> = { accept: 'text/html' };
-    if (jar.size > 0) headers.cookie = [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
-    if (form) {
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      headers.origin = url.origin;
-    }
-    const response = await fetch(url, { method, headers, redirect: 'manual', signal: AbortSignal.timeout(10_000), ...(form ? { body: form.toString() } : {}) });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair, ...attributes] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a) || (/^\s*expires=/i.test(a) && Date.parse(a.split('=')[1]!) <= Date.now()));
-      if (expired) jar.delete(name);
-      else jar.set(name, pair!.slice(eq + 1).trim());
-    }
-    this.#jar.set(url.origin, jar);
-    return response;
-  }
-
-  /** The names of the cookies this browser holds for an origin. */
-  cookieNames(origin: string): string[] {
-    return [...(this.#jar.get(new URL(origin).origin)?.keys() ?? [])];
   }
 }

@@ -50,7 +50,7 @@ export class UserAgent {
     const endpoint = new URL(authorizationUrl);
     let request: { method: 'GET' | 'POST'; url: URL; form?: URLSearchParams } = { method: 'GET', url: endpoint };
     for (let step = 0; step < MAX_STEPS; step++) {
-      const response = await this.#send(request.method, request.url, request.form);
+      const response = await this.send(request.method, request.url, request.form);
       let text = '';
       const visit = (kind: Visit['kind']): void => void this.visits.push({ method: request.method, url: request.url.href, status: response.status, kind, ...(text ? { text: visibleText(text) } : {}) });
       const location = response.headers.get('location');
@@ -85,7 +85,8 @@ export class UserAgent {
     throw new Error(`no redirect to the client after ${MAX_STEPS} requests`);
   }
 
-  async #send(method: 'GET' | 'POST', url: URL, form?: URLSearchParams): Promise<Response> {
+  /** One request with the cookies of its origin, keeping those the response sets (deleting expired ones). */
+  async send(method: 'GET' | 'POST', url: URL, form?: URLSearchParams): Promise<Response> {
     const jar = this.#cookies.get(url.origin) ?? new Map<string, string>();
     const headers: Record<string, string> = { accept: 'text/html' };
     if (jar.size > 0) headers.cookie = [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
@@ -96,15 +97,22 @@ export class UserAgent {
     }
     const response = await fetch(url, { method, headers, redirect: 'manual', signal: AbortSignal.timeout(10_000), ...(form ? { body: form.toString() } : {}) });
     for (const line of response.headers.getSetCookie()) {
-      const [pair, ...cookieAttributes] = line.split(';');
+      const [pair, ...attributes] = line.split(';');
       const eq = pair!.indexOf('=');
       const name = pair!.slice(0, eq).trim();
-      if (cookieAttributes.some((a) => /^\s*max-age=0\s*$/i.test(a))) jar.delete(name);
+      const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a) || (/^\s*expires=/i.test(a) && Date.parse(a.split('=')[1]!) <= Date.now()));
+      if (expired) jar.delete(name);
       else jar.set(name, pair!.slice(eq + 1).trim());
     }
     this.#cookies.set(url.origin, jar);
     return response;
   }
+
+  /** The names of the cookies this browser holds for an origin. */
+  cookieNames(origin: string): string[] {
+    return [...(this.#cookies.get(new URL(origin).origin)?.keys() ?? [])];
+  }
+
 }
 
 /** The first `method="post"` form of a page: its action (resolved against the page URL), inputs and buttons. */

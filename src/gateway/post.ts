@@ -11,9 +11,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo } from '../core/auth.js';
-import { insufficientScope, JsonRpcCode } from '../core/errors.js';
+import { JsonRpcCode } from '../core/errors.js';
 import type { RequestLog } from '../core/log.js';
-import { hasScopes } from '../mcp/catalog.js';
+import { requireBatchScopes } from '../mcp/catalog.js';
 import { classify, type Request, type RequestId } from '../mcp/jsonrpc.js';
 import { readJsonRpcBody, REFUSED, refuse } from '../mcp/transport.js';
 import { backendHeaders } from './headers.js';
@@ -87,21 +87,12 @@ export async function forwardPost(core: GatewayCore, req: IncomingMessage, res: 
  * the token lacks; for a batch, the challenge names the scopes of every call in it.
  */
 function checkScopes(core: GatewayCore, requests: readonly Request[], batch: boolean, auth: AuthInfo, log: RequestLog): void {
-  let needed: Set<string> | undefined;
-  let denied = false;
+  const toolScopes: (readonly string[] | undefined)[] = [];
   for (const request of requests) {
-    if (request.method !== 'tools/call') continue;
-    const name = request.params?.['name'];
+    const name = request.method === 'tools/call' ? request.params?.['name'] : undefined;
     if (typeof name !== 'string') continue;
     if (!batch) log.target = name;
-    const scopes = core.toolScopes.scopesFor(name);
-    if (scopes.length === 0) continue;
-    needed ??= new Set();
-    for (const scope of scopes) needed.add(scope);
-    if (!hasScopes(auth.scopes, scopes)) denied = true;
+    toolScopes.push(core.toolScopes.scopesFor(name));
   }
-  if (denied) {
-    log.decision = 'insufficient_scope';
-    throw insufficientScope([...needed!]);
-  }
+  requireBatchScopes(auth.scopes, toolScopes, log);
 }

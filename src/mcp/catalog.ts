@@ -4,6 +4,8 @@
  * `resources/templates/list`), compiled URI templates, and the scope lookup used before anything runs.
  */
 import type { z } from 'zod';
+import { insufficientScope } from '../core/errors.js';
+import type { RequestLog } from '../core/log.js';
 import type { PromptDefinition, Registry, ResourceDefinition, ResourceTemplateDefinition, ToolDefinition } from './registry.js';
 import { isZodInput, toolDescriptor } from './schemas.js';
 import { RawJson, type Params } from './jsonrpc.js';
@@ -179,6 +181,25 @@ export function hasScopes(granted: readonly string[], required: readonly string[
   if (required === undefined) return true;
   for (const scope of required) if (!granted.includes(scope)) return false;
   return true;
+}
+
+/**
+ * For a batch: refuses (throws `insufficient_scope`, decision in the log) when `granted` lacks the scopes of
+ * any item, naming the scopes of every item, so that one re-authorization covers the whole batch.
+ */
+export function requireBatchScopes(granted: readonly string[], itemScopes: Iterable<readonly string[] | undefined>, log: RequestLog): void {
+  let needed: Set<string> | undefined;
+  let denied = false;
+  for (const scopes of itemScopes) {
+    if (scopes === undefined || scopes.length === 0) continue;
+    needed ??= new Set();
+    for (const scope of scopes) needed.add(scope);
+    if (!hasScopes(granted, scopes)) denied = true;
+  }
+  if (denied) {
+    log.decision = 'insufficient_scope';
+    throw insufficientScope([...needed!]);
+  }
 }
 
 /** The name, prompt or URI a request addresses, for the request log. */

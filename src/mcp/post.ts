@@ -16,7 +16,7 @@ import { insufficientScope, JsonRpcCode, JsonRpcError, OAuthError } from '../cor
 import { mediaType } from '../core/http.js';
 import type { RequestLog } from '../core/log.js';
 import { isStoreUnavailable, reportStoreUnavailable } from '../stores/outage.js';
-import { hasScopes, targetOf } from './catalog.js';
+import { hasScopes, requireBatchScopes, targetOf } from './catalog.js';
 import { RequestContext } from './context.js';
 import { dispatch } from './dispatch.js';
 import { Exchange } from './exchange.js';
@@ -98,20 +98,7 @@ async function handleBatch(core: TransportCore, values: unknown[], req: Incoming
     return refuse(res, log, 400, 'invalid_request', JsonRpcCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not part of protocol version ${session.version}`);
   }
   const messages: Message[] = values.map(classify);
-  let needed: Set<string> | undefined;
-  let denied = false;
-  for (const message of messages) {
-    if (message.kind !== 'request') continue;
-    const scopes = core.catalog.requiredScopes(message.method, message.params);
-    if (scopes === undefined || scopes.length === 0) continue;
-    needed ??= new Set();
-    for (const scope of scopes) needed.add(scope);
-    if (!hasScopes(auth.scopes, scopes)) denied = true;
-  }
-  if (denied) {
-    log.decision = 'insufficient_scope';
-    throw insufficientScope([...needed!]);
-  }
+  requireBatchScopes(auth.scopes, messages.map((m) => (m.kind === 'request' ? core.catalog.requiredScopes(m.method, m.params) : undefined)), log);
 
   const exchange = new Exchange(res, session, true, core);
   let expected = 0;

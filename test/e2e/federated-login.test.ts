@@ -12,7 +12,7 @@
  * Every wait is bounded; the only sleeps let the upstream's 2-second access tokens expire.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from '@modelcontextprotocol/client';
 import { upstreamUsername } from '../../src/authorization-server/upstream/identity.js';
-import { assertSequence, assertTokenRefusal, eventually, freePort, issuerOf, postForm, recordingFetch, redeemCode, refresh, registerPublicClient, runCli, startEmbedded } from '../helpers/embedded-as.js';
+import { assertSequence, assertTokenRefusal, authorizationRequest, eventually, freePort, postForm, recordingFetch, redeemCode, refresh, registerPublicClient, runCli, startEmbedded } from '../helpers/embedded-as.js';
 import { FederatedUserAgent } from '../helpers/federated-user-agent.js';
 import { UserOAuthProvider } from '../helpers/oauth-user-provider.js';
 import type { ServeProcess } from '../helpers/serve-process.js';
@@ -44,20 +44,7 @@ function connect(serve: ServeProcess, provider: UserOAuthProvider, recorded: typ
 
 /** A raw authorization request of a registered public client (PKCE S256, `state`), for the agent to open. */
 function authorizationUrl(serve: ServeProcess, clientId: string): { url: URL; state: string; verifier: string } {
-  const verifier = randomBytes(32).toString('base64url');
-  const state = randomBytes(12).toString('base64url');
-  const url = new URL(`${issuerOf(serve)}/oauth/authorize`);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: clientId,
-    redirect_uri: REDIRECT_URI,
-    scope: 'incidents:read',
-    state,
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-    resource: serve.url,
-  }).toString();
-  return { url, state, verifier };
+  return authorizationRequest(serve, clientId, REDIRECT_URI, 'incidents:read');
 }
 
 /** Code → tokens for a raw authorization: asserts the code came back, redeems it. */

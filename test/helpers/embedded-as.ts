@@ -121,8 +121,8 @@ export interface AuthorizedCode {
   response: URLSearchParams;
 }
 
-/** The authorization code flow up to the code: PKCE S256, `state`, the agent logs in and consents. */
-export async function authorizeCode(serve: ServeProcess, agent: UserAgent, clientId: string, redirectUri: string, scope = 'incidents:read incidents:write'): Promise<AuthorizedCode> {
+/** A raw authorization request of a public client (PKCE S256, `state`, `resource`), for an agent to open. */
+export function authorizationRequest(serve: ServeProcess, clientId: string, redirectUri: string, scope = 'incidents:read incidents:write'): { url: URL; state: string; verifier: string } {
   const verifier = randomBytes(32).toString('base64url');
   const state = randomBytes(12).toString('base64url');
   const url = new URL(`${issuerOf(serve)}/oauth/authorize`);
@@ -136,6 +136,12 @@ export async function authorizeCode(serve: ServeProcess, agent: UserAgent, clien
     code_challenge_method: 'S256',
     resource: serve.url,
   }).toString();
+  return { url, state, verifier };
+}
+
+/** The authorization code flow up to the code: PKCE S256, `state`, the agent logs in and consents. */
+export async function authorizeCode(serve: ServeProcess, agent: UserAgent, clientId: string, redirectUri: string, scope = 'incidents:read incidents:write'): Promise<AuthorizedCode> {
+  const { url, state, verifier } = authorizationRequest(serve, clientId, redirectUri, scope);
   const back = await agent.authorize(url);
   assert.equal(`${back.origin}${back.pathname}`, redirectUri);
   assert.equal(back.searchParams.get('state'), state);

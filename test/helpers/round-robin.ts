@@ -1,8 +1,9 @@
 /**
  * A round-robin load balancer for the multi-instance tests: one loopback port in front of several
  * `serve` processes, each request (not each connection) sent to the next instance in turn, the `Host`
- * header kept (the instances all serve one public URL). It records which instance served every request,
- * so a test can prove that consecutive requests landed on different instances.
+ * header kept (the instances all serve one public URL). It records which instance got every request, in
+ * the order it sent them, so a test can prove that consecutive requests landed on different instances (an
+ * SSE stream answers late, so the order of answers would not tell).
  *
  * An instance that refuses the connection (it is dead) is skipped for that request and marked down; a
  * request cut off mid-way (the instance died under it) gets 502, as a real balancer answers.
@@ -10,11 +11,13 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** One request, recorded when it is sent to its instance (so in the order of the balancer's picks). */
 export interface Served {
   readonly method: string;
   readonly path: string;
   readonly instance: number;
-  readonly status: number;
+  /** The instance's status; 0 until it answers (or when it never did). */
+  status: number;
 }
 
 export class RoundRobin {
@@ -73,10 +76,11 @@ export class RoundRobin {
     delete headers['keep-alive'];
     delete headers['transfer-encoding'];
     if (body.length > 0) headers['content-length'] = String(body.length);
+    const served: Served = { method: req.method ?? '', path: (req.url ?? '').split('?')[0]!, instance, status: 0 };
     const upstream = http.request(
       { host: '127.0.0.1', port: this.#ports[instance], method: req.method, path: req.url, headers, agent: this.#agent },
       (answer) => {
-        this.served.push({ method: req.method ?? '', path: (req.url ?? '').split('?')[0]!, instance, status: answer.statusCode ?? 0 });
+        served.status = answer.statusCode ?? 0;
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
         answer.on('error', () => res.destroy());
@@ -84,6 +88,7 @@ export class RoundRobin {
     );
     upstream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ECONNREFUSED' && !res.headersSent) {
+        this.served.splice(this.served.indexOf(served), 1); // never reached that instance: the retry is the record
         this.#down.add(instance);
         this.#send(req, res, body, attempt + 1);
       } else if (!res.headersSent) {
@@ -95,6 +100,7 @@ export class RoundRobin {
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
     });
+    this.served.push(served);
     upstream.end(body);
   }
 }

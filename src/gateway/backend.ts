@@ -18,6 +18,11 @@ export interface BackendRequest {
   readonly headers: Readonly<Record<string, string>>;
   /** The JSON-RPC body of a POST, as the gateway re-serialized it. */
   readonly body?: Buffer;
+  /**
+   * `body` already parsed: the value the gateway serialized into it, so a backend that reads the messages
+   * (stdio) does not parse them again. Absent: parse `body`.
+   */
+  readonly message?: unknown;
   /** Who calls, for a backend that authenticates the caller itself (the optional backend JWT). */
   readonly caller: AuthInfo;
   /** Aborts the exchange (the client went away); the response body then ends early. */

@@ -28,12 +28,7 @@ export async function stdioPost(table: StdioSessionTable, exchange: BackendReque
   }
   if (mediaType(headers['content-type']) !== 'application/json') throw refusal(415, 'Unsupported Media Type: the body must be application/json');
   const text = (exchange.body ?? Buffer.alloc(0)).toString('utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw refusal(400, 'Parse error: the body is not JSON', JsonRpcCode.ParseError);
-  }
+  const value = exchange.message !== undefined ? exchange.message : parseBody(text);
   const batch = Array.isArray(value);
   const raws: unknown[] = batch ? (value as unknown[]) : [value];
   if (raws.length === 0) throw refusal(400, 'Invalid Request: empty batch', JsonRpcCode.InvalidRequest);
@@ -64,6 +59,15 @@ export async function stdioPost(table: StdioSessionTable, exchange: BackendReque
     if (typeof cancelled === 'string' || typeof cancelled === 'number') session.routes.cancel(cancelled);
   }
   return body === undefined ? emptyAnswer(202, id) : eventStreamAnswer(body, id);
+}
+
+/** A body the gateway did not parse for us: 400 + -32700 when it is not JSON. */
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw refusal(400, 'Parse error: the body is not JSON', JsonRpcCode.ParseError);
+  }
 }
 
 /** GET: the session's standalone stream, starting with what was buffered for it. */

@@ -66,7 +66,7 @@ export interface RowContext {
   /** Where `bench/servers` was compiled to. */
   serversDir: string;
   issuer: Issuer;
-  /** Extra `node` flags for the Portcullis process of the `portcullis` row (e.g. `--cpu-prof`). */
+  /** Extra `node` flags for the Portcullis process of the `portcullis` and `gateway-*` rows (e.g. `--cpu-prof`). */
   portcullisNodeFlags: readonly string[];
   /** The places of the `serve-*` and `token-*` rows. */
   stores: BenchStores;
@@ -159,7 +159,7 @@ function startBackend(context: RowContext, name: string): Promise<ServerProcess>
 
 /** `portcullis proxy` configured like the `portcullis` row (the local issuer, memory store), then `backendArgs`. */
 function proxyArgs(context: RowContext, backendArgs: readonly string[]): string[] {
-  return ['bin/portcullis.js', 'proxy', '--port', '0', '--issuer', context.issuer.url, '--store', 'memory:', '--log-level', logLevel(), ...backendArgs];
+  return [...context.portcullisNodeFlags, 'bin/portcullis.js', 'proxy', '--port', '0', '--issuer', context.issuer.url, '--store', 'memory:', '--log-level', logLevel(), ...backendArgs];
 }
 
 /** Why this build cannot run a stdio backend, or undefined when it can. */

@@ -41,7 +41,10 @@ export interface BenchOptions {
   /** Idle sessions to open against Portcullis; 0 skips that measurement. */
   sessions: number;
   only: readonly RowId[];
-  /** Run Portcullis under `--cpu-prof` and print where its time goes (its numbers include the profiler). */
+  /**
+   * Run Portcullis (the `portcullis` and `gateway-*` rows) under `--cpu-prof` and print where the newest
+   * profile's time goes (its numbers include the profiler): pick one of those rows with `--only`.
+   */
   profile: boolean;
   /** Where the JSON results go. */
   out: string;

@@ -88,8 +88,12 @@ let stdout: BatchedStdout | undefined;
 /**
  * The process logger: JSON lines on stdout, `time` in epoch milliseconds. Every logger shares one
  * batched writer, so lines keep their order and reach stdout about 100 ms late at most.
+ *
+ * `to: 'stderr'` is for a process whose stdout is a protocol (an MCP server over stdio): lines go to
+ * stderr as they are logged, unbatched (such a process logs little).
  */
-export function createLogger(level: LogLevel): Logger {
+export function createLogger(level: LogLevel, to: 'stdout' | 'stderr' = 'stdout'): Logger {
+  if (to === 'stderr') return pino({ level, base: undefined }, pino.destination({ dest: 2, sync: true }));
   stdout ??= new BatchedStdout();
   return pino({ level, base: undefined }, stdout);
 }

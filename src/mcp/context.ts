@@ -5,11 +5,23 @@
  */
 import type { AuthInfo } from '../core/auth.js';
 import { JsonRpcCode, JsonRpcError } from '../core/errors.js';
-import type { Exchange } from './exchange.js';
 import { notificationFrame, requestFrame, type Params, type RequestId } from './jsonrpc.js';
 import type { CallContext } from './registry.js';
 import { Capability, type Outbound, type Session } from './session.js';
 import { LOGGING_LEVELS, type LoggingLevel } from './types.js';
+
+/**
+ * Where the messages of one running request go besides its response: its progress and log notifications
+ * and its server-to-client requests. An HTTP POST's {@link Exchange}, or the stdio transport's line writer.
+ */
+export interface Channel {
+  /** Sends a message related to the request; false, sending nothing, once the request's response went out. */
+  emit(message: string): boolean;
+  /** Calls `callback` once if the client goes away before the response and can no longer receive it. */
+  onGone(callback: () => void): void;
+  /** Ends the connection carrying the answer, not the answer (SEP-1699 polling); a no-op where there is none. */
+  disconnect(): void;
+}
 
 export interface ContextSettings {
   /** How long a server-to-client request waits for the client's answer. */
@@ -32,7 +44,7 @@ export class RequestContext implements CallContext {
     readonly auth: AuthInfo,
     private readonly settings: ContextSettings,
     private readonly session: Session | undefined,
-    private readonly exchange: Exchange | undefined,
+    private readonly channel: Channel | undefined,
     private readonly progressToken: RequestId | undefined,
     private readonly external?: AbortSignal,
   ) {}
@@ -50,14 +62,7 @@ export class RequestContext implements CallContext {
       if (external.aborted) controller.abort(external.reason);
       else external.addEventListener('abort', () => this.cancel('The caller aborted the request'), { once: true });
     }
-    // A JSON answer cannot outlive its connection: a client that goes away has given up on the request.
-    // (An SSE answer can: the client may resume it, so a dropped connection there is not a cancellation.)
-    const exchange = this.exchange;
-    if (exchange !== undefined) {
-      exchange.res.once('close', () => {
-        if (!exchange.finished && !exchange.streaming) this.cancel('The client closed the connection');
-      });
-    }
+    this.channel?.onGone(() => this.cancel('The client went away'));
     return controller.signal;
   }
 
@@ -69,27 +74,27 @@ export class RequestContext implements CallContext {
   }
 
   async progress(progress: number, total?: number, message?: string): Promise<void> {
-    if (this.progressToken === undefined || this.exchange === undefined || this.cancelled) return;
+    if (this.progressToken === undefined || this.channel === undefined || this.cancelled) return;
     const params: Params = { progressToken: this.progressToken, progress };
     if (total !== undefined) params['total'] = total;
     if (message !== undefined) params['message'] = message;
-    this.exchange.emit(notificationFrame('notifications/progress', params));
+    this.channel.emit(notificationFrame('notifications/progress', params));
   }
 
   async log(level: LoggingLevel, data: unknown, logger?: string): Promise<void> {
     const session = this.session;
-    if (session === undefined || this.exchange === undefined || this.cancelled) return;
+    if (session === undefined || this.channel === undefined || this.cancelled) return;
     const index = LOGGING_LEVELS.indexOf(level);
     if (index < session.logLevel) return;
     const params: Params = { level, data };
     if (logger !== undefined) params['logger'] = logger;
-    this.exchange.emit(notificationFrame('notifications/message', params));
+    this.channel.emit(notificationFrame('notifications/message', params));
   }
 
   request(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
     const session = this.session;
-    const exchange = this.exchange;
-    if (session === undefined || exchange === undefined) {
+    const channel = this.channel;
+    if (session === undefined || channel === undefined) {
       return Promise.reject(new JsonRpcError(JsonRpcCode.InvalidRequest, `${method} needs an MCP session with the client`));
     }
     const needed = REQUIRED_CAPABILITY[method];
@@ -126,7 +131,7 @@ export class RequestContext implements CallContext {
           reject(error);
         },
       });
-      if (!exchange.emit(requestFrame(id, method, params))) {
+      if (!channel.emit(requestFrame(id, method, params))) {
         settle();
         reject(new JsonRpcError(JsonRpcCode.InvalidRequest, `${method} was sent after the request had been answered`));
       }
@@ -134,6 +139,6 @@ export class RequestContext implements CallContext {
   }
 
   closeStream(): void {
-    this.exchange?.disconnect();
+    this.channel?.disconnect();
   }
 }

@@ -8,6 +8,7 @@
  * and the stream ends once every request of the POST has its response.
  */
 import type { ServerResponse } from 'node:http';
+import type { Answer } from './requests.js';
 import type { Session } from './session.js';
 import { Stream } from './sse.js';
 
@@ -21,7 +22,7 @@ export interface StreamSettings {
   readonly retryMs: number;
 }
 
-export class Exchange {
+export class Exchange implements Answer {
   /** Requests of this POST still waiting for their response. */
   private pending = 0;
   /** JSON mode: the responses so far. */
@@ -42,11 +43,6 @@ export class Exchange {
     return this.stream !== undefined || this.res.headersSent;
   }
 
-  /** Whether the answer is an SSE stream (which survives the connection: the client may resume it). */
-  get streaming(): boolean {
-    return this.stream !== undefined;
-  }
-
   /** Registers one more request whose response this POST carries. */
   expect(): void {
     this.pending++;
@@ -60,6 +56,16 @@ export class Exchange {
     if (this.finished) return false;
     this.upgrade().send(message);
     return true;
+  }
+
+  /**
+   * A JSON answer cannot outlive its connection: a client that goes away has given up on the request. (An
+   * SSE answer can: the client may resume it, so a dropped connection there is not a cancellation.)
+   */
+  onGone(callback: () => void): void {
+    this.res.once('close', () => {
+      if (!this.finished && this.stream === undefined) callback();
+    });
   }
 
   /** Delivers one request's response; `frame` is undefined when there is none (the request was cancelled). */

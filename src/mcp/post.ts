@@ -12,18 +12,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo } from '../core/auth.js';
-import { insufficientScope, JsonRpcCode, JsonRpcError, OAuthError } from '../core/errors.js';
+import { insufficientScope, JsonRpcCode, JsonRpcError } from '../core/errors.js';
 import { mediaType } from '../core/http.js';
 import type { RequestLog } from '../core/log.js';
-import { isStoreUnavailable, reportStoreUnavailable } from '../stores/outage.js';
 import { hasScopes, requireBatchScopes, targetOf } from './catalog.js';
-import { RequestContext } from './context.js';
-import { dispatch } from './dispatch.js';
 import { Exchange } from './exchange.js';
-import { classify, errorFrame, resultFrame, type Message, type Notification, type Request, type RequestId, type Response } from './jsonrpc.js';
-import { Capability, type Session } from './session.js';
-import { badVersionHeader, findSession, readJsonRpcBody, REFUSED, refuse, SUPPORTED, type TransportCore } from './transport.js';
-import { LATEST_PROTOCOL_VERSION, type ProtocolVersion } from './types.js';
+import { classify, errorFrame, resultFrame, type Message, type Request } from './jsonrpc.js';
+import { answer, initializeResult, negotiate, notify, run } from './requests.js';
+import { badVersionHeader, findSession, readJsonRpcBody, REFUSED, refuse, type TransportCore } from './transport.js';
 
 /**
  * Whether `Accept` admits both application/json and text/event-stream, as a POST must (spec 2025-11-25
@@ -120,111 +116,19 @@ async function handleBatch(core: TransportCore, values: unknown[], req: Incoming
   await Promise.all(runs);
 }
 
-function progressTokenOf(request: Request): RequestId | undefined {
-  const meta = request.params?.['_meta'];
-  if (typeof meta !== 'object' || meta === null) return undefined;
-  const token = (meta as Record<string, unknown>)['progressToken'];
-  return typeof token === 'string' || typeof token === 'number' ? token : undefined;
-}
-
-/**
- * Runs one request and delivers its response. `log` is given for a lone request: an OAuthError its
- * handler throws before anything was written then rejects handle() (an HTTP 403/401), like the scope check,
- * and so does a store that cannot serve (the HTTP layer answers 503 `temporarily_unavailable` with
- * `Retry-After`, as it does for REST calls and `initialize`).
- */
-async function run(core: TransportCore, exchange: Exchange, session: Session, auth: AuthInfo, request: Request, log: RequestLog | undefined): Promise<void> {
-  const ctx = new RequestContext(auth, core, session, exchange, progressTokenOf(request));
-  let frame: string;
-  try {
-    let result = dispatch(core, request.method, request.params, ctx, session);
-    if (result instanceof Promise) result = await whileRunning(session, request.id, ctx, result);
-    frame = resultFrame(request.id, result);
-  } catch (error) {
-    if (log !== undefined && (error instanceof OAuthError || isStoreUnavailable(error)) && !exchange.started && !ctx.cancelled) {
-      exchange.abandon();
-      if (error instanceof OAuthError) log.decision = error.code;
-      throw error;
-    }
-    frame = errorFrame(request.id, toJsonRpcError(core, error, request.method));
-  }
-  exchange.reply(ctx.cancelled ? undefined : frame);
-}
-
-/**
- * Keeps a request in `session.inflight` (where `notifications/cancelled` and the session's end find it)
- * while its handler's promise runs. A handler that returned at once has nothing left to cancel: no
- * other message can be handled before it returns, so it is never registered.
- */
-async function whileRunning<T>(session: Session, id: RequestId, ctx: RequestContext, running: Promise<T>): Promise<T> {
-  const inflight = (session.inflight ??= new Map());
-  inflight.set(id, ctx);
-  try {
-    return await running;
-  } finally {
-    if (inflight.get(id) === ctx) inflight.delete(id);
-  }
-}
-
-/**
- * A thrown JsonRpcError is the response; a store that cannot serve (in a batch, or once the response
- * streams) is -32603 with `data.error` `temporarily_unavailable`, a warning; anything else is logged as an
- * error and answered with a generic -32603.
- */
-function toJsonRpcError(core: TransportCore, error: unknown, method: string): JsonRpcError {
-  if (error instanceof JsonRpcError) return error;
-  if (error instanceof OAuthError) {
-    return new JsonRpcError(JsonRpcCode.InvalidRequest, error.description, { error: error.code, scope: error.scopes?.join(' ') });
-  }
-  if (isStoreUnavailable(error)) {
-    reportStoreUnavailable(core.logger, error);
-    return new JsonRpcError(JsonRpcCode.InternalError, 'Temporarily unavailable: the server cannot reach its store; try again later', { error: 'temporarily_unavailable' });
-  }
-  core.logger.error({ err: error, method }, 'MCP handler failed');
-  return new JsonRpcError(JsonRpcCode.InternalError, 'Internal error');
-}
-
 async function initialize(core: TransportCore, request: Request, res: ServerResponse, auth: AuthInfo, log: RequestLog): Promise<void> {
-  const params = request.params ?? {};
-  const requested = params['protocolVersion'];
-  if (typeof requested !== 'string') {
-    return refuse(res, log, 400, 'invalid_params', JsonRpcCode.InvalidParams, 'initialize needs a string protocolVersion', request.id);
+  let asked: ReturnType<typeof negotiate>;
+  try {
+    asked = negotiate(request.params);
+  } catch (error) {
+    return refuse(res, log, 400, 'invalid_params', JsonRpcCode.InvalidParams, (error as JsonRpcError).message, request.id);
   }
-  // Spec 2025-11-25 lifecycle: answer the client's version when supported, else the latest we speak.
-  const version = SUPPORTED.has(requested) ? (requested as ProtocolVersion) : LATEST_PROTOCOL_VERSION;
-  const declared = params['capabilities'];
-  let capabilities = 0;
-  if (typeof declared === 'object' && declared !== null) {
-    const caps = declared as Record<string, unknown>;
-    if (caps['sampling'] !== undefined) capabilities |= Capability.Sampling;
-    if (caps['elicitation'] !== undefined) capabilities |= Capability.Elicitation;
-    if (caps['roots'] !== undefined) capabilities |= Capability.Roots;
-  }
-  const session = await core.sessions.create(auth, version, capabilities);
+  const session = await core.sessions.create(auth, asked.version, asked.capabilities);
   if (session === undefined) {
     return refuse(res, log, 503, 'too_many_sessions', JsonRpcCode.ConnectionClosed, 'Service Unavailable: too many sessions, try again later', request.id, { 'retry-after': '60' });
   }
   log.session = session.id;
-  const result: Record<string, unknown> = { protocolVersion: version, capabilities: core.capabilities, serverInfo: core.serverInfo };
-  if (core.instructions !== undefined) result['instructions'] = core.instructions;
-  const body = resultFrame(request.id, result);
+  const body = resultFrame(request.id, initializeResult(core, asked.version));
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'mcp-session-id': session.id });
   res.end(body);
 }
-
-/** Client notifications: `cancelled` stops a running request; `initialized`, `progress` and the rest need nothing. */
-function notify(session: Session, notification: Notification): void {
-  if (notification.method !== 'notifications/cancelled') return;
-  const id = notification.params?.['requestId'];
-  if (typeof id === 'string' || typeof id === 'number') session.inflight?.get(id)?.cancel('The client cancelled the request');
-}
-
-/** A client's response to a server-to-client request goes back to the handler awaiting it. */
-function answer(session: Session, response: Response): void {
-  if (typeof response.id !== 'number') return;
-  const waiting = session.outbound?.get(response.id);
-  if (waiting === undefined) return;
-  if (response.error !== undefined) waiting.reject(new JsonRpcError(response.error.code, response.error.message, response.error.data));
-  else waiting.resolve(typeof response.result === 'object' && response.result !== null ? (response.result as Record<string, unknown>) : {});
-}
-

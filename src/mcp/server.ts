@@ -13,6 +13,7 @@ import type { McpSessionStore } from '../stores/types.js';
 import type { Registry } from './registry.js';
 import { SessionStore } from './session.js';
 import { handlePost } from './post.js';
+import { serveStdio, type StdioOptions } from './stdio.js';
 import { handleDelete, handleGet, handleOther, type TransportCore } from './transport.js';
 import type { CallToolResult, Prompt, ReadResourceResult, Resource, ServerCapabilities, Tool } from './types.js';
 
@@ -116,6 +117,18 @@ export class McpServer {
     }
   }
 
+  /**
+   * Serves one MCP connection over stdio (see `stdio.ts`): newline-delimited JSON-RPC on `input` and
+   * `output`, for the caller `auth`. Resolves when the client closed `input` (or `output` failed) and
+   * every running handler returned.
+   *
+   * @example
+   * await mcp.serveStdio({ input: process.stdin, output: process.stdout, auth: localUser });
+   */
+  serveStdio(options: StdioOptions): Promise<void> {
+    return serveStdio(this.core, options);
+  }
+
   /** Every tool, with the scopes each needs in `_meta["dev.portcullis/scopes"]` (see `toolDescriptor`). */
   listTools(_auth: AuthInfo): Tool[] {
     return this.core.catalog.listTools();
@@ -146,14 +159,15 @@ export class McpServer {
     return this.core.catalog.listPrompts();
   }
 
-  /** Sends `notifications/resources/updated` to the sessions subscribed to `uri` (on their GET stream). */
+  /** Sends `notifications/resources/updated` to the sessions subscribed to `uri` (on their GET stream, or their stdio connection). */
   resourceUpdated(uri: string): void {
     let frame: string | undefined;
     for (const session of this.core.sessions.subscribers(uri)) {
       const stream = session.streams?.get(0);
-      if (stream === undefined) continue;
+      if (stream === undefined && session.push === undefined) continue;
       frame ??= notificationFrame('notifications/resources/updated', { uri });
-      stream.send(frame);
+      if (stream !== undefined) stream.send(frame);
+      else session.push!(frame);
     }
   }
 

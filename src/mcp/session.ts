@@ -47,6 +47,11 @@ export class Session {
   streams: Map<number, Stream> | undefined;
   nextStream = 1;
   nextOutbound = 1;
+  /**
+   * Where a transport without streams (stdio) takes the server's messages outside any request
+   * (`notifications/resources/updated`); absent, they go to the standalone GET stream.
+   */
+  push: ((frame: string) => void) | undefined;
   /** When the shared store last confirmed the session (ms; see {@link SessionStore}). */
   checkedAt: number;
   #hash: string | undefined;
@@ -180,10 +185,13 @@ export class SessionStore {
     await this.shared?.remove(session.hash);
   }
 
-  /** Sets the session's logging level, in the shared store too (so every instance filters the same). */
+  /**
+   * Sets the session's logging level, in the shared store too (so every instance filters the same) when
+   * the session is one of this store's (a stdio session is not: it lives as long as its connection).
+   */
   setLogLevel(session: Session, level: number): void | Promise<void> {
     session.logLevel = level;
-    if (this.shared === undefined) return;
+    if (this.shared === undefined || this.sessions.get(session.id) !== session) return;
     const now = this.options.now();
     return this.shared.touch(session.hash, { expiresAt: seconds(now + this.options.idleMs), logLevel: level }, seconds(now)).then((record) => {
       if (record === undefined) this.forget(session);
@@ -238,8 +246,8 @@ export class SessionStore {
     for (const session of [...this.sessions.values()]) this.forget(session);
   }
 
-  /** Drops this process's copy and stops what it runs here. */
-  private forget(session: Session): void {
+  /** Drops this process's copy and stops what it runs here (also ends a session this store only knows by its subscriptions). */
+  forget(session: Session): void {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
     this.subscribed.delete(session);
     session.end();

@@ -1,6 +1,6 @@
 /**
  * What the bench's two backends share (`backend.ts` over Streamable HTTP, `backend-stdio.ts` over stdio):
- * Portcullis's own MCP core, and the registry with the one `add` tool every MCP row of the table answers.
+ * Portcullis's own MCP core (`McpServer`), and the registry with the one `add` tool every MCP row of the table answers.
  *
  * The core comes from the built `dist/`, whose place is given at run time (`--dist`): these files are
  * transpiled into `.cache/bench/servers/` before they run, where a relative import would not find it.
@@ -12,18 +12,12 @@ import { z } from 'zod';
 
 type ServerModule = typeof import('../../../src/mcp/server.js');
 type RegistryModule = typeof import('../../../src/mcp/registry.js');
-type SchemasModule = typeof import('../../../src/mcp/schemas.js');
-type JsonRpcModule = typeof import('../../../src/mcp/jsonrpc.js');
-type TypesModule = typeof import('../../../src/mcp/types.js');
 
 /** The parts of the core the backends use, loaded from `dist/`. */
 export interface BackendCore {
   McpServer: ServerModule['McpServer'];
   /** A registry holding the `add` tool. */
   registry: InstanceType<RegistryModule['Registry']>;
-  schemas: SchemasModule;
-  jsonrpc: JsonRpcModule;
-  protocolVersions: TypesModule['PROTOCOL_VERSIONS'];
 }
 
 /**
@@ -40,18 +34,12 @@ export async function loadBackendCore(name: string): Promise<BackendCore> {
     process.exit(2);
   }
   const load = async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(dist, path)).href)) as T;
-  const [{ McpServer }, { Registry }, schemas, jsonrpc, { PROTOCOL_VERSIONS }] = await Promise.all([
-    load<ServerModule>('mcp/server.js'),
-    load<RegistryModule>('mcp/registry.js'),
-    load<SchemasModule>('mcp/schemas.js'),
-    load<JsonRpcModule>('mcp/jsonrpc.js'),
-    load<TypesModule>('mcp/types.js'),
-  ]);
+  const [{ McpServer }, { Registry }] = await Promise.all([load<ServerModule>('mcp/server.js'), load<RegistryModule>('mcp/registry.js')]);
   const registry = new Registry().tool({
     name: 'add',
     description: 'Adds two numbers.',
     input: z.object({ a: z.number(), b: z.number() }),
     run: ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }] }),
   });
-  return { McpServer, registry, schemas, jsonrpc, protocolVersions: PROTOCOL_VERSIONS };
+  return { McpServer, registry };
 }

@@ -15,7 +15,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../../core/log.js';
 import { classify, type Message } from '../../mcp/jsonrpc.js';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter } from '../../core/line-splitter.js';
 
 /** stderr lines logged per window, at most… */
 const STDERR_LINES = 50;

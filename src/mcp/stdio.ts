@@ -1,0 +1,228 @@
+/**
+ * MCP over stdio (spec 2025-11-25, basic/transports, "stdio"): one connection, one JSON-RPC message per
+ * line on `input` and `output`, for a server launched by its client (a desktop MCP client, or the
+ * gateway's stdio backend).
+ *
+ * **The caller is given, not authenticated.** Whoever writes to the process's stdin started it; the spec
+ * leaves authorization to the environment for stdio. `auth` is who the tools see; the items' scopes are
+ * still checked against it, and a missing one is a JSON-RPC error (-32600, `data.error`
+ * `insufficient_scope`, `data.scope` what is needed), as in an SSE answer over HTTP.
+ *
+ * **One session per connection.** `initialize` opens it (a second one is refused with -32600); before it,
+ * a request other than `ping` gets -32600. Bad JSON gets -32700 with `id: null`; a line longer than
+ * `maxLineBytes` is skipped unread and answered with -32600 and `id: null`; a JSON array is a batch, part
+ * of protocol 2025-03-26 only, answered with one array line.
+ *
+ * **Concurrency.** Requests run concurrently and each response is written when it is ready; a request's
+ * progress, log notifications and server-to-client requests (sampling, elicitation, roots) are written
+ * while it runs, and the client's answers to those come back on `input`. `notifications/cancelled` stops a
+ * request (its response is not sent). A subscribed resource's `notifications/resources/updated` is
+ * written as it happens. When `output` cannot take more, `input` is paused until it drains.
+ *
+ * **The end.** When `input` ends (the client's way to shut a stdio server down) or `output` fails (the
+ * client went away), the session ends: running requests are cancelled, waiting server-to-client requests
+ * fail, and {@link serveStdio} resolves once every handler has returned. Nothing but protocol lines is
+ * written to `output`; the server's logger must write elsewhere (`createLogger(level, 'stderr')`).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
+import type { AuthInfo } from '../core/auth.js';
+import { JsonRpcCode, JsonRpcError } from '../core/errors.js';
+import { LineSplitter } from '../core/line-splitter.js';
+import { classify, errorFrame, resultFrame, type Message, type Request } from './jsonrpc.js';
+import { answer, initializeResult, negotiate, notify, run, type Answer } from './requests.js';
+import { Session } from './session.js';
+import type { TransportCore } from './transport.js';
+
+export interface StdioOptions {
+  /** Where the client's messages arrive (`process.stdin`). */
+  readonly input: Readable;
+  /** Where the server's messages go (`process.stdout`). */
+  readonly output: Writable;
+  /** Who the caller is (see the module comment). */
+  readonly auth: AuthInfo;
+  /** Longest message read, in bytes (default: the server's `maxBodyBytes`). */
+  readonly maxLineBytes?: number;
+}
+
+/** Serves one stdio connection; resolves when it is over (see the module comment). */
+export function serveStdio(core: TransportCore, options: StdioOptions): Promise<void> {
+  return new StdioConnection(core, options).served;
+}
+
+class StdioConnection {
+  readonly served: Promise<void>;
+  private session: Session | undefined;
+  private readonly running = new Set<Promise<void>>();
+  private ended = false;
+  private draining = false;
+  private finish!: () => void;
+
+  constructor(
+    private readonly core: TransportCore,
+    private readonly options: StdioOptions,
+  ) {
+    this.served = new Promise((resolve) => (this.finish = resolve));
+    const { input, output } = options;
+    const maxLineBytes = options.maxLineBytes ?? core.maxBodyBytes;
+    const splitter = new LineSplitter(
+      maxLineBytes,
+      (line) => this.receive(line),
+      () => this.write(errorFrame(null, new JsonRpcError(JsonRpcCode.InvalidRequest, `Invalid Request: a message longer than ${maxLineBytes} bytes was skipped`))),
+    );
+    input.on('data', (chunk: Buffer | string) => splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    input.once('end', () => {
+      splitter.end();
+      this.end();
+    });
+    input.once('close', () => this.end());
+    input.once('error', () => this.end());
+    output.once('error', () => this.end());
+    output.once('close', () => this.end());
+  }
+
+  /** Writes one message line; holds `input` back while `output` is full. */
+  write(frame: string): void {
+    const { input, output } = this.options;
+    if (output.destroyed || output.writableEnded) return;
+    if (output.write(`${frame}\n`) || this.draining) return;
+    this.draining = true;
+    input.pause();
+    output.once('drain', () => {
+      this.draining = false;
+      if (!this.ended) input.resume();
+    });
+  }
+
+  private receive(line: string): void {
+    if (this.ended) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return this.write(errorFrame(null, new JsonRpcError(JsonRpcCode.ParseError, 'Parse error: a line is not JSON')));
+    }
+    if (Array.isArray(value)) return this.batch(value);
+    const message = classify(value);
+    if (message.kind === 'request' && message.method === 'initialize') return this.initialize(message);
+    const session = this.session;
+    if (session === undefined) {
+      if (message.kind === 'request') {
+        if (message.method === 'ping') return this.write(resultFrame(message.id, {}));
+        return this.write(errorFrame(message.id, new JsonRpcError(JsonRpcCode.InvalidRequest, 'Invalid Request: send initialize first')));
+      }
+      if (message.kind === 'invalid') this.write(errorFrame(message.id, message.error));
+      return; // a notification or response before initialize refers to nothing
+    }
+    const reply = new LineAnswer(this, false);
+    reply.expect();
+    this.handle(session, message, reply);
+  }
+
+  /** A JSON array: JSON-RPC batching, part of protocol 2025-03-26 only (removed in 2025-06-18). */
+  private batch(values: unknown[]): void {
+    const session = this.session;
+    const version = session?.version;
+    if (values.length === 0) return this.write(errorFrame(null, new JsonRpcError(JsonRpcCode.InvalidRequest, 'Invalid Request: empty batch')));
+    if (session === undefined || version !== '2025-03-26') {
+      const why = session === undefined ? 'send initialize first, on its own' : `JSON-RPC batches are not part of protocol version ${version}`;
+      return this.write(errorFrame(null, new JsonRpcError(JsonRpcCode.InvalidRequest, `Invalid Request: ${why}`)));
+    }
+    const reply = new LineAnswer(this, true);
+    const messages: Message[] = values.map(classify);
+    for (const message of messages) if (message.kind === 'request' || message.kind === 'invalid') reply.expect();
+    for (const message of messages) this.handle(session, message, reply);
+  }
+
+  /** Handles one message of the session; a request's (or an invalid message's) response goes to `reply`. */
+  private handle(session: Session, message: Message, reply: LineAnswer): void {
+    if (message.kind === 'notification') return notify(session, message);
+    if (message.kind === 'response') return answer(session, message);
+    if (message.kind === 'invalid') return reply.reply(errorFrame(message.id, message.error));
+    if (message.method === 'initialize') {
+      return reply.reply(errorFrame(message.id, new JsonRpcError(JsonRpcCode.InvalidRequest, 'Invalid Request: initialize cannot be part of a batch')));
+    }
+    this.track(run(this.core, reply, session, this.options.auth, message, undefined));
+  }
+
+  private initialize(request: Request): void {
+    if (this.session !== undefined) {
+      return this.write(errorFrame(request.id, new JsonRpcError(JsonRpcCode.InvalidRequest, 'Invalid Request: this connection is initialized already')));
+    }
+    let asked: ReturnType<typeof negotiate>;
+    try {
+      asked = negotiate(request.params);
+    } catch (error) {
+      return this.write(errorFrame(request.id, error as JsonRpcError));
+    }
+    const { auth } = this.options;
+    const session = new Session(randomBytes(18).toString('base64url'), auth.subject, auth.clientId, asked.version, Date.now());
+    session.capabilities = asked.capabilities;
+    session.push = (frame) => this.write(frame);
+    this.session = session;
+    this.write(resultFrame(request.id, initializeResult(this.core, asked.version)));
+  }
+
+  private track(running: Promise<void>): void {
+    this.running.add(running);
+    void running.finally(() => {
+      this.running.delete(running);
+      if (this.ended && this.running.size === 0) this.finish();
+    });
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.session !== undefined) this.core.sessions.forget(this.session);
+    if (this.running.size === 0) this.finish();
+  }
+}
+
+/**
+ * The answer to one line: a request's response goes out as its own line when ready, a batch's responses
+ * as one array line once all are ready. Lines go out as they come, so nothing is ever "not started".
+ */
+class LineAnswer implements Answer {
+  private pending = 0;
+  private parts: string[] | undefined;
+  private finished = false;
+  readonly started = true;
+
+  constructor(
+    private readonly connection: StdioConnection,
+    private readonly batch: boolean,
+  ) {}
+
+  expect(): void {
+    this.pending++;
+  }
+
+  emit(message: string): boolean {
+    if (this.finished) return false;
+    this.connection.write(message);
+    return true;
+  }
+
+  reply(frame: string | undefined): void {
+    if (this.finished) return;
+    this.pending--;
+    if (frame !== undefined) {
+      if (this.batch) (this.parts ??= []).push(frame);
+      else this.connection.write(frame);
+    }
+    if (this.pending > 0) return;
+    this.finished = true;
+    if (this.parts !== undefined) this.connection.write(`[${this.parts.join(',')}]`);
+  }
+
+  abandon(): void {
+    this.finished = true;
+  }
+
+  /** Nothing to watch per request: the connection's end cancels every running request (see the module comment). */
+  onGone(): void {}
+
+  /** There is no connection to end but the whole one. */
+  disconnect(): void {}
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proof of MCP conformance: runs the official suite (@modelcontextprotocol/conformance, `conformance server`)
-# against test/fixtures/conformance-server.ts, a server built with Portcullis' MCP core, three times:
+# against test/fixtures/conformance-server.ts, a server built with Portcullis' MCP core, four times:
 #   1. plain:   the fixture hands every request to McpServer.handle() with a fixed caller;
 #   2. auth:    the fixture runs the real HTTP layer and bearer guard with a JWT verifier (--auth) and the
 #      suite, which sends no token, goes through test/fixtures/bearer-forwarder.ts, which adds the token
@@ -9,7 +9,9 @@
 #      every tool behind the fixture's scope) in front of a plain fixture as its backend; the forwarder adds
 #      a token minted by `portcullis token` on the gateway's store. Before that run, a request without the
 #      token must get 401.
-# Exits non-zero if any scenario fails in the plain or auth run, or if the gateway run has more failed checks
+#   4. gateway-stdio: the same gateway set-up with the fixture as a stdio backend (`proxy -- node … --stdio`:
+#      the fixture speaks MCP on stdin/stdout, one process per gateway session).
+# Exits non-zero if any scenario fails in the plain or auth run, or if a gateway run has more failed checks
 # than the plain run (the gateway must add none).
 #
 # The suite needs Node >= 22; this machine's Node may be 20. Both the suite and the `node@22` npm package
@@ -121,44 +123,56 @@ PORTCULLIS=(node --import tsx --input-type=module
 # Its embedded AS encrypts its keys with this (it would warn without one); only this run's processes see it.
 PORTCULLIS_SECRET=$(node -e 'console.log(require("node:crypto").randomBytes(32).toString("base64url"))')
 export PORTCULLIS_SECRET PORTCULLIS_ADMIN_PASSWORD=$PORTCULLIS_SECRET
-GATEWAY_PORT=$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
-GATEWAY_STORE="sqlite:$WORK/gateway.db"
 echo '{ "tools": { "*": ["conformance:use"] } }' >"$WORK/tool-scopes.json"
+
+# Runs the suite as $1 through a gateway (its own port and store) whose backend is given by the rest of the
+# arguments (`--backend-url URL`, or `-- command args…` for stdio).
+run_gateway() {
+  local name=$1
+  shift
+  local port store url token
+  port=$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+  store="sqlite:$WORK/$name.db"
+  start_until '"msg":"listening"' "$WORK/$name.out" "${PORTCULLIS[@]}" proxy --port "$port" --log-level info \
+    --store "$store" --tool-scopes "$WORK/tool-scopes.json" "$@"
+  url=http://127.0.0.1:$port/mcp
+  STATUS=$(node -e '
+    fetch(process.argv[1], { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }) }).then((r) => console.log(r.status), () => console.log("error"))' "$url")
+  if [ "$STATUS" != 401 ]; then
+    echo "the gateway ($name) answered $STATUS to a request without a token (expected 401)" >&2
+    exit 1
+  fi
+  echo
+  echo "gateway ($name) refuses a request without a token: 401"
+  token=$("${PORTCULLIS[@]}" token --store "$store" --port "$port" --tool-scopes "$WORK/tool-scopes.json" --scope conformance:use)
+  export BEARER_TOKEN=$token
+  start "$WORK/$name-forwarder.out" node --import tsx test/fixtures/bearer-forwarder.ts --target "$url"
+  unset BEARER_TOKEN
+  run_suite "$name" "$(url_of "$WORK/$name-forwarder.out")" || true
+}
+
 start "$WORK/backend.out" node --import tsx test/fixtures/conformance-server.ts --port 0
-start_until '"msg":"listening"' "$WORK/gateway.out" "${PORTCULLIS[@]}" proxy --port "$GATEWAY_PORT" --log-level info \
-  --store "$GATEWAY_STORE" --backend-url "$(url_of "$WORK/backend.out")" --tool-scopes "$WORK/tool-scopes.json"
-GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT/mcp
-STATUS=$(node -e '
-  fetch(process.argv[1], { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }) }).then((r) => console.log(r.status), () => console.log("error"))' "$GATEWAY_URL")
-if [ "$STATUS" != 401 ]; then
-  echo "the gateway answered $STATUS to a request without a token (expected 401)" >&2
-  exit 1
-fi
-echo
-echo "gateway refuses a request without a token: 401"
-BEARER_TOKEN=$("${PORTCULLIS[@]}" token --store "$GATEWAY_STORE" --port "$GATEWAY_PORT" \
-  --tool-scopes "$WORK/tool-scopes.json" --scope conformance:use)
+run_gateway gateway --backend-url "$(url_of "$WORK/backend.out")"
+run_gateway gateway-stdio -- node --import tsx test/fixtures/conformance-server.ts --stdio
 unset PORTCULLIS_SECRET PORTCULLIS_ADMIN_PASSWORD
-export BEARER_TOKEN
-start "$WORK/gateway-forwarder.out" node --import tsx test/fixtures/bearer-forwarder.ts --target "$GATEWAY_URL"
-unset BEARER_TOKEN
-run_suite gateway "$(url_of "$WORK/gateway-forwarder.out")" || true
 
 # Failed checks of a run, from the suite's "Total: N passed, M failed".
 failed_checks() { sed -n 's/^Total: [0-9]* passed, \([0-9]*\) failed.*/\1/p' "$RESULTS/$1/output.txt" | tail -n 1; }
 PLAIN_FAILED=$(failed_checks plain)
-GATEWAY_FAILED=$(failed_checks gateway)
 echo
-echo "failed checks: plain ${PLAIN_FAILED:-?}, through the gateway ${GATEWAY_FAILED:-?}"
-if [ -z "$PLAIN_FAILED" ] || [ -z "$GATEWAY_FAILED" ] || [ "$GATEWAY_FAILED" -gt "$PLAIN_FAILED" ]; then
-  echo "the gateway run has more failed checks than the plain run (or a run printed no total)" >&2
-  failed=1
-fi
+for run in gateway gateway-stdio; do
+  FAILED=$(failed_checks "$run")
+  echo "failed checks: plain ${PLAIN_FAILED:-?}, $run ${FAILED:-?}"
+  if [ -z "$PLAIN_FAILED" ] || [ -z "$FAILED" ] || [ "$FAILED" -gt "$PLAIN_FAILED" ]; then
+    echo "the $run run has more failed checks than the plain run (or a run printed no total)" >&2
+    failed=1
+  fi
+done
 
 echo
 if [ "$failed" -ne 0 ]; then
   echo "conformance: FAILED"
   exit 1
 fi
-echo "conformance: every scenario passed, without and with the resource server, and through the gateway as directly"
+echo "conformance: every scenario passed, without and with the resource server, and through the gateway (HTTP and stdio backends) as directly"

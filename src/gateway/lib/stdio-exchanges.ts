@@ -6,8 +6,8 @@
  *   application/json; 400 + -32700 for bad JSON; 400 + -32600 for an empty batch, a message that is not
  *   JSON-RPC, or `initialize` inside a batch. An `initialize` opens a session (503 when `maxProcesses`
  *   are taken; any `Mcp-Session-Id` it carries is ignored). Anything else: 400 without `Mcp-Session-Id`,
- *   404 for an unknown one, 400 for an `MCP-Protocol-Version` other than the one the process agreed to,
- *   400 for a batch unless that version is 2025-03-26, 400 for a request id still in flight.
+ *   404 for an unknown one, 400 for an `MCP-Protocol-Version` the gateway does not speak, 400 for a batch
+ *   unless the version the process agreed to is 2025-03-26, 400 for a request id still in flight.
  * - GET: 406 unless `Accept` admits text/event-stream; the session as above; 409 when its standalone stream
  *   is open already.
  * - DELETE: the session as above; 204 once its process is gone.
@@ -15,6 +15,8 @@
 import { JsonRpcCode } from '../../core/errors.js';
 import { accepts, mediaType } from '../../core/http.js';
 import { classify, type Message, type Request } from '../../mcp/jsonrpc.js';
+import { SUPPORTED } from '../../mcp/transport.js';
+import { PROTOCOL_VERSIONS } from '../../mcp/types.js';
 import type { BackendRequest, BackendResponse } from '../backend.js';
 import { emptyAnswer, eventStreamAnswer, jsonAnswer, refusal } from './stdio-answers.js';
 import type { StdioSession } from './stdio-session.js';
@@ -105,15 +107,21 @@ async function open(table: StdioSessionTable, initialize: Request, line: string,
   }
 }
 
-/** The session `Mcp-Session-Id` names, checked: 400 without one, 404 for an unknown one, 400 for another protocol version. */
+/**
+ * The session `Mcp-Session-Id` names, checked: 400 without one, 404 for an unknown one, 400 for an
+ * `MCP-Protocol-Version` the gateway does not speak. A version it speaks other than the one the process
+ * agreed to passes, as the gateway's own core treats it: the header describes the HTTP hop, and the
+ * process keeps the version of its `initialize` (the conformance suite sends 2025-03-26 on a 2025-11-25
+ * session and expects an answer).
+ */
 function presentedSession(table: StdioSessionTable, headers: BackendRequest['headers']): { id: string; session: StdioSession } {
   const id = headers['mcp-session-id'];
   if (typeof id !== 'string' || id === '') throw refusal(400, 'Bad Request: Mcp-Session-Id header is required');
   const session = table.find(id);
   if (session === undefined) throw refusal(404, 'Session not found');
   const version = headers['mcp-protocol-version'];
-  if (typeof version === 'string' && session.protocolVersion !== undefined && version !== session.protocolVersion) {
-    throw refusal(400, 'Bad Request: Unsupported protocol version');
+  if (typeof version === 'string' && !SUPPORTED.has(version)) {
+    throw refusal(400, `Bad Request: unsupported MCP-Protocol-Version (supported: ${PROTOCOL_VERSIONS.join(', ')})`);
   }
   return { id, session };
 }

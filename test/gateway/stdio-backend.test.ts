@@ -192,6 +192,17 @@ describe('stdio backend', () => {
     assert.deepEqual(messages.map((message) => message['id']).sort(), [1, 2]);
   });
 
+  it('MCP-Protocol-Version: one the gateway does not speak is 400; another it speaks is answered (the process keeps its own)', async (t) => {
+    const stdio = backend(t);
+    const { sessionId } = await initialize(stdio);
+    const unsupported = await post(stdio, { jsonrpc: '2.0', id: 1, method: 'ping' }, sessionId, { 'mcp-protocol-version': '1999-01-01' });
+    assert.equal(unsupported.status, 400);
+    assert.match(JSON.parse(await text(unsupported.body))['error']['message'], /^Bad Request: unsupported MCP-Protocol-Version \(supported: 2025-11-25, 2025-06-18, 2025-03-26\)$/);
+    const older = await post(stdio, { jsonrpc: '2.0', id: 2, method: 'ping' }, sessionId, { 'mcp-protocol-version': '2025-03-26' });
+    assert.equal(older.status, 200);
+    assert.deepEqual(await new EventReader(older.body).rest(), [{ jsonrpc: '2.0', id: 2, result: {} }]);
+  });
+
   it('a command that cannot be started rejects the exchange, naming the command; ready() says so', async (t) => {
     const stdio = backend(t, { command: 'portcullis-no-such-command', args: [] });
     assert.equal(await stdio.ready(), false);

@@ -1,10 +1,17 @@
 /**
  * A Streamable HTTP backend: an MCP server the gateway reaches at a URL (`--backend-url`). Connections are
  * kept alive and unbounded in number (SSE streams hold theirs for as long as they last); each exchange is
- * one `node:http` request to exactly the configured URL, whatever path the client used.
+ * one request to exactly the configured URL, whatever path the client used.
+ *
+ * The client is undici's connection pool, driven through its dispatch API, not `node:http`: measured on
+ * this hop (the bench's backend, 10 concurrent calls), `http.request` with a keep-alive agent costs the
+ * caller about 117 µs of CPU per call and undici about 43 µs, most of the gateway's own cost per call.
+ * No timeout bounds an answer once the backend accepted the connection: a tool may run long, and an SSE
+ * stream may stay quiet for as long as it likes; the exchange ends when the client goes away.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
 import type { AuthInfo } from '../../core/auth.js';
 import type { Backend, BackendRequest, BackendResponse } from '../backend.js';
 
@@ -37,52 +44,72 @@ export function createHttpBackend(options: HttpBackendOptions): Backend {
   const url = options.url;
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('the backend URL must be http or https');
   if (url.username || url.password) throw new TypeError('the backend URL must not carry credentials');
-  const client = url.protocol === 'https:' ? https : http;
-  const agent = new client.Agent({ keepAlive: true });
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   const readyCacheMs = options.readyCacheMs ?? 3_000;
   const readyTimeoutMs = options.readyTimeoutMs ?? 2_000;
   const now = options.now ?? Date.now;
   const path = `${url.pathname}${url.search}`;
+  const pool = new Pool(url.origin, { connections: null, connectTimeout: connectTimeoutMs, headersTimeout: 0, bodyTimeout: 0 });
   let readiness: { at: number; answer: Promise<boolean> } | undefined;
 
-  function request(method: string, headers: Record<string, string>, signal: AbortSignal | undefined): http.ClientRequest {
-    const outgoing = client.request({ protocol: url.protocol, hostname: url.hostname, port: url.port, path, method, headers, agent, ...(signal ? { signal } : {}) });
-    // A connection that is not made in time is an unreachable backend (a reused socket is already made).
-    outgoing.once('socket', (socket) => {
-      if (!socket.connecting) return;
-      const timer = setTimeout(() => outgoing.destroy(new Error(`no connection to the backend within ${connectTimeoutMs} ms`)), connectTimeoutMs);
-      socket.once('connect', () => clearTimeout(timer));
-      socket.once('close', () => clearTimeout(timer));
+  /** One exchange; resolves once the status line and headers arrived, the body then streams. */
+  function exchange(method: Dispatcher.HttpMethod, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal | undefined): Promise<BackendResponse> {
+    return new Promise((resolve, reject) => {
+      let response: Readable | undefined;
+      let onAbort: (() => void) | undefined;
+      const settle = (): void => {
+        if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
+      };
+      pool.dispatch(
+        { origin: url.origin, path, method, headers, body },
+        {
+          onRequestStart(controller) {
+            if (signal === undefined) return;
+            if (signal.aborted) return controller.abort(new Error('the exchange was aborted'));
+            onAbort = () => controller.abort(new Error('the exchange was aborted'));
+            signal.addEventListener('abort', onAbort, { once: true });
+          },
+          onResponseStart(controller, status, answerHeaders) {
+            // Backpressure: a full body buffer pauses the socket until the reader asks for more.
+            response = new Readable({ read: () => controller.resume() });
+            response.once('close', () => {
+              if (!response!.readableEnded && !controller.aborted) controller.abort(new Error('the client stopped reading'));
+            });
+            resolve({ status, headers: answerHeaders as IncomingHttpHeaders, body: response });
+          },
+          onResponseData(controller, chunk) {
+            if (!response!.push(chunk)) controller.pause();
+          },
+          onResponseEnd() {
+            settle();
+            response!.push(null);
+          },
+          onResponseError(_controller, error) {
+            settle();
+            if (response === undefined) reject(error);
+            else response.destroy(error);
+          },
+        },
+      );
     });
-    return outgoing;
   }
 
-  async function send(exchange: BackendRequest): Promise<BackendResponse> {
-    const headers: Record<string, string> = { ...exchange.headers };
-    if (options.credentials) headers['authorization'] = await options.credentials(exchange.caller);
-    if (exchange.body !== undefined) headers['content-length'] = String(exchange.body.length);
-    return new Promise((resolve, reject) => {
-      const outgoing = request(exchange.method, headers, exchange.signal);
-      outgoing.once('response', (answer) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answer }));
-      // Kept for the request's whole life: a socket error after the response started must not go unheard.
-      outgoing.on('error', reject);
-      outgoing.end(exchange.body);
-    });
+  async function send(request: BackendRequest): Promise<BackendResponse> {
+    const headers: Record<string, string> = { ...request.headers };
+    if (options.credentials) headers['authorization'] = await options.credentials(request.caller);
+    return exchange(request.method, headers, request.body, request.signal);
   }
 
   /** Any answer below 500 means the backend is up (an MCP endpoint answers a bare GET with 400, 405 or a stream). */
-  function probe(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const signal = AbortSignal.timeout(readyTimeoutMs);
-      const outgoing = request('GET', { accept: 'application/json, text/event-stream' }, signal);
-      outgoing.once('response', (answer) => {
-        resolve((answer.statusCode ?? 500) < 500);
-        answer.destroy(); // a stream it may have opened is not wanted
-      });
-      outgoing.on('error', () => resolve(false));
-      outgoing.end();
-    });
+  async function probe(): Promise<boolean> {
+    try {
+      const answer = await exchange('GET', { accept: 'application/json, text/event-stream' }, undefined, AbortSignal.timeout(readyTimeoutMs));
+      answer.body.on('error', () => {});
+      answer.body.destroy(); // a stream it may have opened is not wanted
+      return answer.status < 500;
+    } catch {
+      return false;
+    }
   }
 
   return {
@@ -94,7 +121,7 @@ export function createHttpBackend(options: HttpBackendOptions): Backend {
       return readiness.answer;
     },
     async close() {
-      agent.destroy();
+      await pool.destroy();
     },
   };
 }

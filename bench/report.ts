@@ -195,6 +195,11 @@ export function targetLines(summaries: readonly RowSummary[], memory: SessionMem
 export function gatewayTargetLines(summaries: readonly RowSummary[]): string[] {
   const direct = summaries.find((s) => s.id === 'backend');
   const lines: string[] = [];
+  const forwarder = summaries.find((s) => s.id === 'forwarder');
+  if (forwarder && direct) {
+    const cpu = forwarder.cpuVsOthers === null ? '' : `, its CPU per call ${forwarder.cpuVsOthers.toFixed(2)}× the backend's`;
+    lines.push(`anchor: the bare forwarder reaches ${(forwarder.rps / direct.rps).toFixed(2)}× the backend called directly${cpu}`);
+  }
   for (const gateway of summaries.filter((s) => s.id.startsWith('gateway-'))) {
     if (direct) {
       const share = gateway.rps / direct.rps;

@@ -11,7 +11,9 @@
  * - `gateway-http` starts its own backend (`servers/backend.ts`, the `backend` row's server) before the
  *   gateway and stops it after; `gateway-stdio` gives the gateway the command of `servers/backend-stdio.ts`
  *   (the same tool over stdio), which the gateway spawns for the bench's session and stops with itself.
- *   The backend's CPU is reported beside the gateway's (`Row.others`).
+ *   The backend's CPU is reported beside the gateway's (`Row.others`). `forwarder` is the same HTTP
+ *   set-up with a bare 30-line forwarder (`servers/forwarder.ts`) in the gateway's place: what the extra
+ *   hop alone costs on this machine.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -201,7 +203,30 @@ function gatewayRow(
   return row;
 }
 
-/** The backend called directly, and `portcullis proxy` in front of instances of it over HTTP and stdio. */
+/** A bare forwarder (`servers/forwarder.ts`) in front of a backend of its own: the gateway rows' anchor. */
+function forwarderRow(context: RowContext): Row {
+  let backend: ServerProcess | undefined;
+  return {
+    id: 'forwarder',
+    label: 'Bare forwarder (30 lines of `node:http`, no auth) → backend over HTTP',
+    operation: 'tools/call',
+    async start() {
+      backend = await startBackend(context, 'forwarder backend');
+      try {
+        const args = [join(context.serversDir, 'forwarder.js'), '--target', backend.url];
+        return withCompanions(await startServer('forwarder', process.execPath, args, { cwd: context.root, env: cleanEnv() }), [backend]);
+      } catch (error) {
+        await backend.stop();
+        throw error;
+      }
+    },
+    // the same bytes as the gateway rows, token included; neither the forwarder nor the backend reads it
+    prepare: async (server) => sessionTarget(server, await context.issuer.sign({ audience: server.url })),
+    others: { kind: 'backend', cpu: async () => (backend === undefined ? undefined : cpuMicrosOf([backend.pid])) },
+  };
+}
+
+/** The backend called directly, a bare forwarder in front of it, and `portcullis proxy` in front of instances of it over HTTP and stdio. */
 function gatewayRows(context: RowContext): Row[] {
   const { root, serversDir } = context;
   let httpBackend: ServerProcess | undefined;
@@ -214,6 +239,7 @@ function gatewayRows(context: RowContext): Row[] {
       // the same bytes as the gateway rows, token included; the backend ignores it
       prepare: async (server) => sessionTarget(server, await context.issuer.sign({ audience: server.url })),
     },
+    forwarderRow(context),
     gatewayRow(
       context,
       'http',

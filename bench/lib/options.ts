@@ -22,6 +22,7 @@ export const ROW_IDS = [
   ...STORE_KINDS.map((kind) => `serve-${kind}` as const),
   ...STORE_KINDS.map((kind) => `token-${kind}` as const),
   'backend',
+  'forwarder',
   'gateway-http',
   'gateway-stdio',
 ] as const;
@@ -63,6 +64,7 @@ rows (all by default): ${ROW_IDS.join(', ')}
   each run uses a fresh SQLite file, Redis key prefix and PostgreSQL schema, removed at the end;
   a Redis or PostgreSQL that cannot be reached skips its rows (reported, not a failure)
   backend: the bench's MCP server (our MCP core, one \`add\` tool, no auth), called directly
+  forwarder: a bare 30-line node:http forwarder in front of that server (no auth): the gateway rows' anchor
   gateway-http, gateway-stdio: tools/call through \`portcullis proxy\` to that server over HTTP or stdio;
   the backend's CPU per request is reported beside the gateway's`;
 

@@ -48,21 +48,25 @@ export function presentedSession(core: GatewayCore, req: IncomingMessage, res: S
  */
 export async function sendToBackend(
   core: GatewayCore,
-  request: Omit<BackendRequest, 'signal'>,
+  request: Omit<BackendRequest, 'onAbandon'>,
   session: GatewaySession | null,
   res: ServerResponse,
   log: RequestLog,
   errorId: RequestId | null,
 ): Promise<BackendResponse | undefined> {
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort();
-  });
+  let abandoned = false;
+  const onAbandon = (stop: () => void): void => {
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      abandoned = true;
+      stop();
+    });
+  };
   let answer: BackendResponse;
   try {
-    answer = await core.backend.send({ ...request, signal: controller.signal });
+    answer = await core.backend.send({ ...request, onAbandon });
   } catch (error) {
-    if (controller.signal.aborted) return undefined;
+    if (abandoned) return undefined;
     core.logger.warn({ backend: core.backend.location, reason: (error as Error).message }, 'the backend cannot be reached');
     badGateway({ res, log, errorId }, 'backend_unavailable', 'Bad Gateway: the backend MCP server cannot be reached');
     return undefined;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import type { AuthInfo } from '../../src/core/auth.js';
-import type { Backend, BackendResponse } from '../../src/gateway/backend.js';
+import { abandonOn, type Backend, type BackendResponse } from '../../src/gateway/backend.js';
 import { EventSplitter, eventData } from '../../src/gateway/lib/sse-events.js';
 
 /** Every wait of these helpers gives up after this long. */
@@ -29,16 +29,16 @@ function headers(sessionId: string | undefined, extra: Record<string, string> = 
 }
 
 export function post(backend: Backend, body: unknown, sessionId?: string, extra?: Record<string, string>, signal = AbortSignal.timeout(WAIT_MS)): Promise<BackendResponse> {
-  return backend.send({ method: 'POST', headers: headers(sessionId, extra), body: Buffer.from(JSON.stringify(body)), caller, signal });
+  return backend.send({ method: 'POST', headers: headers(sessionId, extra), body: Buffer.from(JSON.stringify(body)), caller, onAbandon: abandonOn(signal) });
 }
 
 export function get(backend: Backend, sessionId: string | undefined, signal = new AbortController().signal): Promise<BackendResponse> {
   const sent: Record<string, string> = { accept: 'text/event-stream', ...(sessionId !== undefined ? { 'mcp-session-id': sessionId } : {}) };
-  return backend.send({ method: 'GET', headers: sent, caller, signal });
+  return backend.send({ method: 'GET', headers: sent, caller, onAbandon: abandonOn(signal) });
 }
 
 export function remove(backend: Backend, sessionId: string): Promise<BackendResponse> {
-  return backend.send({ method: 'DELETE', headers: { 'mcp-session-id': sessionId }, caller, signal: AbortSignal.timeout(WAIT_MS) });
+  return backend.send({ method: 'DELETE', headers: { 'mcp-session-id': sessionId }, caller, onAbandon: abandonOn(AbortSignal.timeout(WAIT_MS)) });
 }
 
 /** The whole body as text (within {@link WAIT_MS}). */

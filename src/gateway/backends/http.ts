@@ -13,7 +13,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { AuthInfo } from '../../core/auth.js';
-import type { Backend, BackendRequest, BackendResponse } from '../backend.js';
+import { abandonOn, type Backend, type BackendRequest, type BackendResponse } from '../backend.js';
 
 export interface HttpBackendOptions {
   /** The backend's MCP endpoint (http or https). */
@@ -38,7 +38,7 @@ export interface HttpBackendOptions {
  *
  * @example
  * const backend = createHttpBackend({ url: new URL('http://127.0.0.1:8080/mcp') });
- * const response = await backend.send({ method: 'POST', headers, body, caller, signal });
+ * const response = await backend.send({ method: 'POST', headers, body, caller, onAbandon: (stop) => res.once('close', stop) });
  */
 export function createHttpBackend(options: HttpBackendOptions): Backend {
   const url = options.url;
@@ -53,21 +53,18 @@ export function createHttpBackend(options: HttpBackendOptions): Backend {
   let readiness: { at: number; answer: Promise<boolean> } | undefined;
 
   /** One exchange; resolves once the status line and headers arrived, the body then streams. */
-  function exchange(method: Dispatcher.HttpMethod, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal | undefined): Promise<BackendResponse> {
+  function exchange(method: Dispatcher.HttpMethod, headers: Record<string, string>, body: Buffer | undefined, onAbandon: BackendRequest['onAbandon']): Promise<BackendResponse> {
     return new Promise((resolve, reject) => {
       let response: Readable | undefined;
-      let onAbort: (() => void) | undefined;
-      const settle = (): void => {
-        if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
-      };
+      /** The exchange is over: a late abandonment has nothing to stop. */
+      let done = false;
       pool.dispatch(
         { origin: url.origin, path, method, headers, body },
         {
           onRequestStart(controller) {
-            if (signal === undefined) return;
-            if (signal.aborted) return controller.abort(new Error('the exchange was aborted'));
-            onAbort = () => controller.abort(new Error('the exchange was aborted'));
-            signal.addEventListener('abort', onAbort, { once: true });
+            onAbandon(() => {
+              if (!done) controller.abort(new Error('the exchange was abandoned'));
+            });
           },
           onResponseStart(controller, status, answerHeaders) {
             // Backpressure: a full body buffer pauses the socket until the reader asks for more.
@@ -81,11 +78,11 @@ export function createHttpBackend(options: HttpBackendOptions): Backend {
             if (!response!.push(chunk)) controller.pause();
           },
           onResponseEnd() {
-            settle();
+            done = true;
             response!.push(null);
           },
           onResponseError(_controller, error) {
-            settle();
+            done = true;
             if (response === undefined) reject(error);
             else response.destroy(error);
           },
@@ -97,13 +94,13 @@ export function createHttpBackend(options: HttpBackendOptions): Backend {
   async function send(request: BackendRequest): Promise<BackendResponse> {
     const headers: Record<string, string> = { ...request.headers };
     if (options.credentials) headers['authorization'] = await options.credentials(request.caller);
-    return exchange(request.method, headers, request.body, request.signal);
+    return exchange(request.method, headers, request.body, request.onAbandon);
   }
 
   /** Any answer below 500 means the backend is up (an MCP endpoint answers a bare GET with 400, 405 or a stream). */
   async function probe(): Promise<boolean> {
     try {
-      const answer = await exchange('GET', { accept: 'application/json, text/event-stream' }, undefined, AbortSignal.timeout(readyTimeoutMs));
+      const answer = await exchange('GET', { accept: 'application/json, text/event-stream' }, undefined, abandonOn(AbortSignal.timeout(readyTimeoutMs)));
       answer.body.on('error', () => {});
       answer.body.destroy(); // a stream it may have opened is not wanted
       return answer.status < 500;

@@ -23,7 +23,7 @@ import type { StdioSession } from './stdio-session.js';
 import type { StdioSessionTable } from './stdio-table.js';
 
 /** POST: opens a session (`initialize`), or writes the client's messages to the session's process. */
-export async function stdioPost(table: StdioSessionTable, exchange: BackendRequest): Promise<BackendResponse> {
+export async function stdioPost(table: StdioSessionTable, exchange: BackendRequest, signal: AbortSignal): Promise<BackendResponse> {
   const headers = exchange.headers;
   if (!accepts(headers['accept'], 'application/json') || !accepts(headers['accept'], 'text/event-stream')) {
     throw refusal(406, 'Not Acceptable: Accept must include application/json and text/event-stream');
@@ -43,7 +43,7 @@ export async function stdioPost(table: StdioSessionTable, exchange: BackendReque
   const initialize = requests.find((request) => request.method === 'initialize');
   if (initialize !== undefined) {
     if (batch) throw refusal(400, 'Invalid Request: initialize must not be part of a batch', JsonRpcCode.InvalidRequest);
-    return open(table, initialize, lines[0]!, exchange.signal);
+    return open(table, initialize, lines[0]!, signal);
   }
 
   const { id, session } = presentedSession(table, headers);
@@ -54,7 +54,7 @@ export async function stdioPost(table: StdioSessionTable, exchange: BackendReque
   if (ids.size < requests.length || requests.some((request) => session.routes.pending(request.id))) {
     throw refusal(400, 'Invalid Request: a request id is already in flight in this session', JsonRpcCode.InvalidRequest);
   }
-  const body = await session.forward(lines, requests.length > 0 ? requests : undefined, exchange.signal);
+  const body = await session.forward(lines, requests.length > 0 ? requests : undefined, signal);
   // The client gave up on a request: its stream no longer waits for an answer the server need not send.
   for (const message of messages) {
     const cancelled = message.kind === 'notification' && message.method === 'notifications/cancelled' ? message.params?.['requestId'] : undefined;
@@ -73,10 +73,10 @@ function parseBody(text: string): unknown {
 }
 
 /** GET: the session's standalone stream, starting with what was buffered for it. */
-export function stdioGet(table: StdioSessionTable, exchange: BackendRequest): BackendResponse {
+export function stdioGet(table: StdioSessionTable, exchange: BackendRequest, signal: AbortSignal): BackendResponse {
   if (!accepts(exchange.headers['accept'], 'text/event-stream')) throw refusal(406, 'Not Acceptable: Accept must include text/event-stream');
   const { id, session } = presentedSession(table, exchange.headers);
-  const body = session.routes.openStandalone(exchange.signal);
+  const body = session.routes.openStandalone(signal);
   if (body === undefined) throw refusal(409, 'Conflict: a GET stream is already open for this session');
   return eventStreamAnswer(body, id);
 }

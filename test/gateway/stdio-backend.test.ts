@@ -13,7 +13,7 @@ import pino from 'pino';
 import { createLogger } from '../../src/core/log.js';
 import type { Backend } from '../../src/gateway/backend.js';
 import { createStdioBackend, type StdioBackendOptions } from '../../src/gateway/backends/stdio.js';
-import { alive, CALLER_META, callTool, eventually, EventReader, get, initialize, post, remove, text, toolResult, type Json } from '../helpers/backend-exchanges.js';
+import { alive, answerReader, CALLER_META, callTool, eventually, EventReader, get, initialize, post, remove, text, toolResult, type Json } from '../helpers/backend-exchanges.js';
 
 const FIXTURE = new URL('../fixtures/stdio-server.ts', import.meta.url).pathname;
 
@@ -36,12 +36,13 @@ function recordingLogger(): { logger: ReturnType<typeof createLogger>; lines: Js
 }
 
 describe('stdio backend', () => {
-  it('initialize answers with the process answer and a session id; a tool call answers on an SSE stream, _meta intact', async (t) => {
+  it('initialize answers with the process answer and a session id; a tool call answered at once is JSON, _meta intact', async (t) => {
     const stdio = backend(t);
     const { sessionId, result } = await initialize(stdio);
     assert.match(sessionId, /^[A-Za-z0-9_-]{24}$/); // 144 bits, base64url
     assert.equal(result['serverInfo']['name'], 'stdio-fixture');
     const reader = await callTool(stdio, sessionId, 7, 'echo', { text: 'hello' }, { progressToken: 'p-7' });
+    assert.equal(reader.kind, 'json', 'nothing came before the response');
     const messages = await reader.rest();
     assert.equal(messages.length, 1);
     assert.equal(messages[0]!['id'], 7);
@@ -54,6 +55,7 @@ describe('stdio backend', () => {
     const stdio = backend(t);
     const { sessionId } = await initialize(stdio);
     const reader = await callTool(stdio, sessionId, 'slow-1', 'slow', { steps: 3 }, { progressToken: 'tok' });
+    assert.equal(reader.kind, 'sse', 'the first message was a notification');
     const messages = await reader.rest();
     const methods = messages.map((message) => message['method'] ?? `response ${message['id']}`);
     assert.deepEqual(methods, ['notifications/message', 'notifications/progress', 'notifications/progress', 'notifications/progress', 'response slow-1']);
@@ -188,7 +190,7 @@ describe('stdio backend', () => {
     const body = [1, 2].map((id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: `m${id}` } } }));
     const answer = await post(stdio, body, sessionId, { 'mcp-protocol-version': '2025-03-26' });
     assert.equal(answer.status, 200);
-    const messages = await new EventReader(answer.body).rest();
+    const messages = await answerReader(answer).rest();
     assert.deepEqual(messages.map((message) => message['id']).sort(), [1, 2]);
   });
 
@@ -200,7 +202,8 @@ describe('stdio backend', () => {
     assert.match(JSON.parse(await text(unsupported.body))['error']['message'], /^Bad Request: unsupported MCP-Protocol-Version \(supported: 2025-11-25, 2025-06-18, 2025-03-26\)$/);
     const older = await post(stdio, { jsonrpc: '2.0', id: 2, method: 'ping' }, sessionId, { 'mcp-protocol-version': '2025-03-26' });
     assert.equal(older.status, 200);
-    assert.deepEqual(await new EventReader(older.body).rest(), [{ jsonrpc: '2.0', id: 2, result: {} }]);
+    assert.equal(older.headers['content-type'], 'application/json');
+    assert.deepEqual(await answerReader(older).rest(), [{ jsonrpc: '2.0', id: 2, result: {} }]);
   });
 
   it('a command that cannot be started rejects the exchange, naming the command; ready() says so', async (t) => {

@@ -53,15 +53,23 @@ export async function text(body: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The JSON-RPC messages of an SSE stream, read one at a time, each wait bounded. */
+/**
+ * The JSON-RPC messages of an SSE stream (or of a JSON body, `kind: 'json'`: its one message, or a batch's
+ * items), read one at a time, each wait bounded.
+ */
 export class EventReader {
   readonly #queue: Json[] = [];
   #wake: (() => void) | undefined;
   #ended = false;
 
-  constructor(readonly body: Readable) {
+  constructor(
+    readonly body: Readable,
+    readonly kind: 'sse' | 'json' = 'sse',
+  ) {
     const splitter = new EventSplitter();
+    const chunks: Buffer[] = [];
     body.on('data', (chunk: Buffer) => {
+      if (kind === 'json') return void chunks.push(chunk);
       for (const event of splitter.push(chunk)) {
         const data = eventData(event);
         if (data !== undefined && data !== '') this.#queue.push(JSON.parse(data) as Json);
@@ -69,6 +77,10 @@ export class EventReader {
       this.#wake?.();
     });
     const end = (): void => {
+      if (kind === 'json' && !this.#ended && chunks.length > 0) {
+        const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json | Json[];
+        this.#queue.push(...(Array.isArray(value) ? value : [value]));
+      }
       this.#ended = true;
       this.#wake?.();
     };
@@ -130,14 +142,19 @@ export async function initialize(backend: Backend, protocolVersion = '2025-11-25
   return { sessionId, result: message['result'] as Json };
 }
 
-/** A `tools/call` as the gateway forwards it (the caller stamped in `_meta`); resolves with its stream. */
+/** The messages of a POST's answer, whether JSON or an SSE stream (`reader.kind` says which). */
+export function answerReader(answer: BackendResponse): EventReader {
+  return new EventReader(answer.body, answer.headers['content-type'] === 'application/json' ? 'json' : 'sse');
+}
+
+/** A `tools/call` as the gateway forwards it (the caller stamped in `_meta`); resolves with its answer's reader. */
 export async function callTool(backend: Backend, sessionId: string, id: string | number, name: string, args: Json, meta: Json = {}): Promise<EventReader> {
   const params = { name, arguments: args, _meta: { ...meta, ...CALLER_META } };
   const answer = await post(backend, { jsonrpc: '2.0', id, method: 'tools/call', params }, sessionId);
   assert.equal(answer.status, 200);
-  assert.equal(answer.headers['content-type'], 'text/event-stream');
+  assert.match(String(answer.headers['content-type']), /^(application\/json|text\/event-stream)$/);
   assert.equal(answer.headers['mcp-session-id'], sessionId);
-  return new EventReader(answer.body);
+  return answerReader(answer);
 }
 
 /** The fixture's tool result (`{ pid, meta, ... }`) carried by a response. */

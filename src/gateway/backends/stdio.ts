@@ -13,10 +13,11 @@
  * for `idleMs` and no open stream is stopped.
  *
  * **Exchanges.**
- * - POST with requests (or, for 2025-03-26, a batch): written to the process, one line per message;
- *   answered with `text/event-stream`: what the process writes that belongs with them (progress for
- *   their `progressToken`; logging, other notifications and the server's own requests while they run),
- *   then their responses, then the stream ends. How messages are attributed: `lib/stdio-routes.ts`.
+ * - POST with requests (or, for 2025-03-26, a batch): written to the process, one line per message. A
+ *   lone request whose first message back is its response is answered with that response as JSON; else
+ *   the answer is `text/event-stream`: what the process writes that belongs with the requests (progress
+ *   for their `progressToken`; logging, other notifications and the server's own requests while they
+ *   run), then their responses, then the stream ends. How messages are attributed: `lib/stdio-routes.ts`.
  *   What arrives while no POST stream is open goes to the standalone GET stream, or is buffered
  *   (bounded) until one opens.
  * - POST with only notifications or responses (the client's answer to an elicitation): written; 202.

@@ -54,13 +54,15 @@ export async function stdioPost(table: StdioSessionTable, exchange: BackendReque
   if (ids.size < requests.length || requests.some((request) => session.routes.pending(request.id))) {
     throw refusal(400, 'Invalid Request: a request id is already in flight in this session', JsonRpcCode.InvalidRequest);
   }
-  const body = await session.forward(lines, requests.length > 0 ? requests : undefined, signal);
+  const answer = await session.forward(lines, requests.length > 0 ? requests : undefined, signal, !batch);
   // The client gave up on a request: its stream no longer waits for an answer the server need not send.
   for (const message of messages) {
     const cancelled = message.kind === 'notification' && message.method === 'notifications/cancelled' ? message.params?.['requestId'] : undefined;
     if (typeof cancelled === 'string' || typeof cancelled === 'number') session.routes.cancel(cancelled);
   }
-  return body === undefined ? emptyAnswer(202, id) : eventStreamAnswer(body, id);
+  if (answer === undefined) return emptyAnswer(202, id);
+  const alone = await answer.alone;
+  return alone !== undefined ? jsonAnswer(200, alone, id) : eventStreamAnswer(answer.body, id);
 }
 
 /** A body the gateway did not parse for us: 400 + -32700 when it is not JSON. */

@@ -14,6 +14,9 @@
  *    open either, to a buffer (at most {@link BUFFER_BYTES}, oldest dropped first) that the next GET
  *    stream receives first.
  *
+ * A lone request whose first message is its response is answered with JSON instead (one write to the
+ * client, nothing to frame or split), as Portcullis's own core answers.
+ *
  * Streams carry `data:` events only, without ids: the stdio backend keeps no history to resume from, so
  * clients are given nothing to resume with (`Last-Event-ID`).
  */
@@ -43,9 +46,52 @@ class EventStream {
   }
 }
 
-/** The stream of one POST: its requests still unanswered, each with the progress token it asked with. */
+/**
+ * The stream of one POST: its requests still unanswered, each with the progress token it asked with. How
+ * the POST is answered is settled by its first message: a lone request (not in a batch) whose first
+ * message is its response is answered with that response as JSON, and this stream is never read;
+ * anything else makes the answer this SSE stream.
+ */
 class PostStream extends EventStream {
   readonly ids = new Map<RequestId, string | number | undefined>();
+  /** Resolves at the first message: the lone response's JSON, or undefined for the SSE stream. */
+  readonly first: Promise<string | undefined>;
+  #decide!: (alone: string | undefined) => void;
+  #decided = false;
+
+  constructor(readonly lone: boolean) {
+    super();
+    this.first = new Promise((resolve) => (this.#decide = resolve));
+  }
+
+  /** Whether the first message is still to come. */
+  get undecided(): boolean {
+    return !this.#decided;
+  }
+
+  decide(alone: string | undefined): void {
+    if (this.#decided) return;
+    this.#decided = true;
+    this.#decide(alone);
+  }
+
+  override send(json: string): boolean {
+    this.decide(undefined);
+    return super.send(json);
+  }
+
+  override end(): void {
+    this.decide(undefined);
+    super.end();
+  }
+}
+
+/** How a POST with requests is answered (see {@link PostStream}). */
+export interface PostAnswer {
+  /** The SSE body, when `alone` resolves to undefined. */
+  readonly body: Readable;
+  /** The lone request's response as JSON when it came first; undefined: the answer is `body`. */
+  readonly alone: Promise<string | undefined>;
 }
 
 /** What the routes need of their session. */
@@ -60,7 +106,7 @@ export interface StdioRoutesOptions {
 /**
  * @example
  * const routes = new StdioRoutes({ logger, pause: (paused) => child.pause(paused), touch });
- * const body = routes.openPost(requests); // the SSE body answering this POST
+ * const { body, alone } = routes.openPost(requests, signal, true); // JSON (`await alone`) or the SSE body
  * routes.deliver(message, json);           // each message the process writes
  */
 export class StdioRoutes {
@@ -87,11 +133,12 @@ export class StdioRoutes {
   }
 
   /**
-   * Opens the stream that answers a POST carrying `requests` (at least one). When `signal` aborts (the
-   * client went away) the stream is forgotten at once and its body destroyed; answers still due are dropped.
+   * Opens the stream that answers a POST carrying `requests` (at least one; `lone`: one request, not in a
+   * batch, which may be answered with JSON). When `signal` aborts (the client went away) the stream is
+   * forgotten at once and its body destroyed; answers still due are dropped.
    */
-  openPost(requests: readonly Request[], signal: AbortSignal): Readable {
-    const stream = new PostStream();
+  openPost(requests: readonly Request[], signal: AbortSignal, lone: boolean): PostAnswer {
+    const stream = new PostStream(lone && requests.length === 1);
     for (const request of requests) {
       const token = progressToken(request.params?.['_meta']);
       stream.ids.set(request.id, token);
@@ -100,7 +147,7 @@ export class StdioRoutes {
     }
     this.#posts.add(stream);
     this.#watch(stream, signal);
-    return stream.body;
+    return { body: stream.body, alone: stream.first };
   }
 
   /** Opens the standalone stream, starting with what was buffered for it; undefined when one is open. */
@@ -123,6 +170,13 @@ export class StdioRoutes {
     if (message.kind === 'response') {
       const stream = this.#requests.get(message.id);
       if (stream === undefined) return this.options.logger.debug({ id: message.id }, 'stdio backend: a response nobody waits for was dropped');
+      if (stream.lone && stream.undecided) {
+        // Answered as JSON: the stream is never read, so it is closed here (which counts as the session's use).
+        stream.decide(json);
+        this.#settle(stream, message.id);
+        stream.body.destroy();
+        return;
+      }
       this.#write(stream, json);
       this.#settle(stream, message.id);
       return;

@@ -14,11 +14,10 @@
  * every consecutive failure (`restart.initialMs` up to `restart.maxMs`, counted from the last exit);
  * the count resets when a process answers one of the client's requests.
  */
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../core/log.js';
 import { notificationFrame, requestFrame, type Message, type Params, type Request, type RequestId, type Response } from '../../mcp/jsonrpc.js';
-import { StdioRoutes } from './stdio-routes.js';
+import { StdioRoutes, type PostAnswer } from './stdio-routes.js';
 import { describeExit, StdioProcess, type ProcessExit } from './stdio-process.js';
 
 /** What every session of a backend shares: the command and the limits, already validated. */
@@ -64,7 +63,7 @@ interface Started {
  * @example
  * const session = new StdioSession(config, 1);
  * const { json } = await session.open(initialize, line, signal); // the process's initialize response
- * const body = await session.forward(lines, requests, signal);   // SSE body for a POST with requests
+ * const answer = await session.forward(lines, requests, signal, true); // a POST with requests: JSON or SSE
  */
 export class StdioSession {
   readonly routes: StdioRoutes;
@@ -125,18 +124,18 @@ export class StdioSession {
    * written so that no answer can come before it. Without requests (notifications, answers to the
    * server's requests) nothing is restarted: what they refer to went with the process, so they are dropped.
    */
-  forward(lines: readonly string[], requests: readonly Request[] | undefined, signal: AbortSignal): Promise<Readable | undefined> {
-    return this.#using(() => this.#forward(lines, requests, signal));
+  forward(lines: readonly string[], requests: readonly Request[] | undefined, signal: AbortSignal, lone: boolean): Promise<PostAnswer | undefined> {
+    return this.#using(() => this.#forward(lines, requests, signal, lone));
   }
 
-  async #forward(lines: readonly string[], requests: readonly Request[] | undefined, signal: AbortSignal): Promise<Readable | undefined> {
+  async #forward(lines: readonly string[], requests: readonly Request[] | undefined, signal: AbortSignal, lone: boolean): Promise<PostAnswer | undefined> {
     if (requests === undefined && (this.#process === undefined || this.#process.finished) && this.#starting === undefined) {
       this.#logger.debug({ messages: lines.length }, 'stdio backend: messages for a process that is gone were dropped');
       return undefined;
     }
     const child = await abortable(this.#running(), signal);
     // No turn of the event loop since `child` was found alive, unless it finished while it started.
-    const body = requests === undefined ? undefined : this.routes.openPost(requests, signal);
+    const body = requests === undefined ? undefined : this.routes.openPost(requests, signal, lone);
     if (child.finished) this.routes.failAll(`Internal error: the backend MCP server exited (${this.#lastExit}) before answering`);
     // A process gone meanwhile answered the requests through its exit; its writes fail quietly. A client
     // gone meanwhile (the signal) took its stream with it (`openPost`).

@@ -94,6 +94,20 @@ run_suite() {
   return "$status"
 }
 
+# Exits unless $2 answers a ping without a token with 401 ($1 names it in the messages).
+require_401() {
+  local what=$1 url=$2 status
+  status=$(node -e '
+    fetch(process.argv[1], { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }) }).then((r) => console.log(r.status), () => console.log("error"))' "$url")
+  if [ "$status" != 401 ]; then
+    echo "$what answered $status to a request without a token (expected 401)" >&2
+    exit 1
+  fi
+  echo
+  echo "$what refuses a request without a token: 401"
+}
+
 failed=0
 
 start "$WORK/plain.out" node --import tsx test/fixtures/conformance-server.ts --port 0
@@ -103,15 +117,7 @@ start "$WORK/auth.out" node --import tsx test/fixtures/conformance-server.ts --p
 AUTH_URL=$(url_of "$WORK/auth.out")
 TOKEN=$(sed -n 's/^token //p' "$WORK/auth.out" | head -n 1)
 # The auth run only proves something if the fixture really refuses a request without the token.
-STATUS=$(node -e '
-  fetch(process.argv[1], { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }) }).then((r) => console.log(r.status), () => console.log("error"))' "$AUTH_URL")
-if [ "$STATUS" != 401 ]; then
-  echo "the --auth fixture answered $STATUS to a request without a token (expected 401)" >&2
-  exit 1
-fi
-echo
-echo "--auth fixture refuses a request without a token: 401"
+require_401 "the --auth fixture" "$AUTH_URL"
 export BEARER_TOKEN=$TOKEN
 start "$WORK/forwarder.out" node --import tsx test/fixtures/bearer-forwarder.ts --target "$AUTH_URL"
 unset BEARER_TOKEN
@@ -136,15 +142,7 @@ run_gateway() {
   start_until '"msg":"listening"' "$WORK/$name.out" "${PORTCULLIS[@]}" proxy --port "$port" --log-level info \
     --store "$store" --tool-scopes "$WORK/tool-scopes.json" "$@"
   url=http://127.0.0.1:$port/mcp
-  STATUS=$(node -e '
-    fetch(process.argv[1], { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }) }).then((r) => console.log(r.status), () => console.log("error"))' "$url")
-  if [ "$STATUS" != 401 ]; then
-    echo "the gateway ($name) answered $STATUS to a request without a token (expected 401)" >&2
-    exit 1
-  fi
-  echo
-  echo "gateway ($name) refuses a request without a token: 401"
+  require_401 "the gateway ($name)" "$url"
   token=$("${PORTCULLIS[@]}" token --store "$store" --port "$port" --tool-scopes "$WORK/tool-scopes.json" --scope conformance:use)
   export BEARER_TOKEN=$token
   start "$WORK/$name-forwarder.out" node --import tsx test/fixtures/bearer-forwarder.ts --target "$url"

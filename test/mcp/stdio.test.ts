@@ -107,6 +107,14 @@ function connect(caller = CALLERS['alice']!, maxLineBytes?: number) {
 }
 
 const INITIALIZE = (id: number, protocolVersion = '2025-11-25') => ({ jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion, capabilities: { sampling: {} }, clientInfo: { name: 't', version: '1' } } });
+/** A connection that has been through `initialize` (its answer read). */
+async function initialized(caller = CALLERS['alice']!, maxLineBytes?: number): Promise<ReturnType<typeof connect>> {
+  const stdio = connect(caller, maxLineBytes);
+  stdio.send(INITIALIZE(1));
+  await stdio.next();
+  return stdio;
+}
+
 const call = (id: number | string, name: string, args: Record<string, unknown> = {}, meta?: Record<string, unknown>) => ({
   jsonrpc: '2.0',
   id,
@@ -165,9 +173,7 @@ describe('stdio transport, line by line', () => {
   });
 
   it('a tool whose scope the caller lacks is a JSON-RPC error naming the scope, and does not run', async () => {
-    const stdio = connect(CALLERS['reader']);
-    stdio.send(INITIALIZE(1));
-    await stdio.next();
+    const stdio = await initialized(CALLERS['reader']);
     stdio.send(call(2, 'write_note', { text: 'x' }));
     const refused = await stdio.next();
     assert.deepEqual(refused['error'], { code: -32600, message: 'The access token lacks a required scope', data: { error: 'insufficient_scope', scope: 'notes:write' } });
@@ -177,9 +183,7 @@ describe('stdio transport, line by line', () => {
   });
 
   it('progress and logs go out before the response; sampling goes to the client and its answer comes back', async () => {
-    const stdio = connect();
-    stdio.send(INITIALIZE(1));
-    await stdio.next();
+    const stdio = await initialized();
     stdio.send({ jsonrpc: '2.0', id: 2, method: 'logging/setLevel', params: { level: 'info' } });
     assert.deepEqual(await stdio.next(), { jsonrpc: '2.0', id: 2, result: {} });
     stdio.send(call(3, 'progress', {}, { progressToken: 'p' }));
@@ -210,9 +214,7 @@ describe('stdio transport, line by line', () => {
   });
 
   it('notifications/cancelled stops a running request, whose response is never written', async () => {
-    const stdio = connect();
-    stdio.send(INITIALIZE(1));
-    await stdio.next();
+    const stdio = await initialized();
     stdio.send(call('slow-1', 'slow'));
     await stdio.recorder.slowStarted.promise;
     stdio.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'slow-1' } }, { jsonrpc: '2.0', id: 2, method: 'ping' });
@@ -227,9 +229,7 @@ describe('stdio transport, line by line', () => {
   });
 
   it('the end of input cancels what runs and resolves once the handlers returned', async () => {
-    const stdio = connect();
-    stdio.send(INITIALIZE(1));
-    await stdio.next();
+    const stdio = await initialized();
     stdio.send(call(2, 'slow'));
     await stdio.recorder.slowStarted.promise;
     stdio.end();
@@ -238,9 +238,7 @@ describe('stdio transport, line by line', () => {
   });
 
   it('a subscribed resource update is written to the connection; a line over the limit is skipped with -32600', async () => {
-    const stdio = connect(CALLERS['alice'], 256);
-    stdio.send(INITIALIZE(1));
-    await stdio.next();
+    const stdio = await initialized(CALLERS['alice'], 256);
     stdio.send({ jsonrpc: '2.0', id: 2, method: 'resources/subscribe', params: { uri: 'notes://1' } });
     assert.deepEqual(await stdio.next(), { jsonrpc: '2.0', id: 2, result: {} });
     stdio.mcp.resourceUpdated('notes://2');

@@ -46,7 +46,7 @@ export function abandonOn(signal: AbortSignal): BackendRequest['onAbandon'] {
   };
 }
 
-/** The AbortSignal of an exchange, for a backend whose parts take one (made only when asked for). */
+/** An AbortSignal that aborts when the exchange is abandoned, for a backend whose parts take one (the stdio backend). */
 export function signalOf(request: BackendRequest): AbortSignal {
   const controller = new AbortController();
   request.onAbandon(() => controller.abort());

@@ -17,8 +17,8 @@ import { mediaType } from '../core/http.js';
 import type { RequestLog } from '../core/log.js';
 import { hasScopes, requireBatchScopes, targetOf } from './catalog.js';
 import { Exchange } from './exchange.js';
-import { classify, errorFrame, resultFrame, type Message, type Request } from './jsonrpc.js';
-import { answer, initializeResult, negotiate, notify, run } from './requests.js';
+import { classify, resultFrame, type Message, type Request } from './jsonrpc.js';
+import { answer, handleInSession, initializeResult, negotiate, notify, run } from './requests.js';
 import { badVersionHeader, findSession, readJsonRpcBody, REFUSED, refuse, type TransportCore } from './transport.js';
 
 /**
@@ -107,11 +107,8 @@ async function handleBatch(core: TransportCore, values: unknown[], req: Incoming
   for (let i = 0; i < expected; i++) exchange.expect();
   const runs: Promise<void>[] = [];
   for (const message of messages) {
-    if (message.kind === 'notification') notify(session, message);
-    else if (message.kind === 'response') answer(session, message);
-    else if (message.kind === 'invalid') exchange.reply(errorFrame(message.id, message.error));
-    else if (message.method === 'initialize') exchange.reply(errorFrame(message.id, new JsonRpcError(JsonRpcCode.InvalidRequest, 'Invalid Request: initialize cannot be part of a batch')));
-    else runs.push(run(core, exchange, session, auth, message, undefined));
+    const running = handleInSession(core, session, auth, message, exchange);
+    if (running !== undefined) runs.push(running);
   }
   await Promise.all(runs);
 }

@@ -9,7 +9,7 @@ import type { RequestLog } from '../core/log.js';
 import { isStoreUnavailable, reportStoreUnavailable } from '../stores/outage.js';
 import { type Channel, RequestContext } from './context.js';
 import { dispatch, type Core } from './dispatch.js';
-import { errorFrame, resultFrame, type Notification, type Params, type Request, type RequestId, type Response } from './jsonrpc.js';
+import { errorFrame, resultFrame, type Message, type Notification, type Params, type Request, type RequestId, type Response } from './jsonrpc.js';
 import { Capability, type Session } from './session.js';
 import { SUPPORTED, type TransportCore } from './transport.js';
 import { LATEST_PROTOCOL_VERSION, type ProtocolVersion } from './types.js';
@@ -115,6 +115,22 @@ function toJsonRpcError(core: Core, error: unknown, method: string): JsonRpcErro
   return new JsonRpcError(JsonRpcCode.InternalError, 'Internal error');
 }
 
+
+/**
+ * Handles one message of an open session (a lone message, or an item of a batch): a notification or a
+ * client's response takes effect at once; an invalid message, or an `initialize` (which opens a session and
+ * so never comes inside one), is answered with its error through `reply`; a request runs, answered through
+ * `reply`, and its run is returned.
+ */
+export function handleInSession(core: Core, session: Session, auth: AuthInfo, message: Message, reply: Answer): Promise<void> | undefined {
+  if (message.kind === 'notification') return void notify(session, message);
+  if (message.kind === 'response') return void answer(session, message);
+  if (message.kind === 'invalid') return void reply.reply(errorFrame(message.id, message.error));
+  if (message.method === 'initialize') {
+    return void reply.reply(errorFrame(message.id, new JsonRpcError(JsonRpcCode.InvalidRequest, 'Invalid Request: initialize cannot be part of a batch')));
+  }
+  return run(core, reply, session, auth, message, undefined);
+}
 
 /** Client notifications: `cancelled` stops a running request; `initialized`, `progress` and the rest need nothing. */
 export function notify(session: Session, notification: Notification): void {

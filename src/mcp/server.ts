@@ -162,12 +162,10 @@ export class McpServer {
   /** Sends `notifications/resources/updated` to the sessions subscribed to `uri` (on their GET stream, or their stdio connection). */
   resourceUpdated(uri: string): void {
     let frame: string | undefined;
+    const updated = (): string => (frame ??= notificationFrame('notifications/resources/updated', { uri }));
     for (const session of this.core.sessions.subscribers(uri)) {
-      const stream = session.streams?.get(0);
-      if (stream === undefined && session.push === undefined) continue;
-      frame ??= notificationFrame('notifications/resources/updated', { uri });
-      if (stream !== undefined) stream.send(frame);
-      else session.push!(frame);
+      if (session.push !== undefined) session.push(updated());
+      else session.streams?.get(0)?.send(updated());
     }
   }
 

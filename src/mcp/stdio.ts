@@ -29,8 +29,8 @@ import type { Readable, Writable } from 'node:stream';
 import type { AuthInfo } from '../core/auth.js';
 import { JsonRpcCode, JsonRpcError } from '../core/errors.js';
 import { LineSplitter } from '../core/line-splitter.js';
-import { classify, errorFrame, resultFrame, type Message, type Request } from './jsonrpc.js';
-import { answer, initializeResult, negotiate, notify, run, type Answer } from './requests.js';
+import { classify, errorFrame, resultFrame, type Message, type Request, type RequestId } from './jsonrpc.js';
+import { handleInSession, initializeResult, negotiate, type Answer } from './requests.js';
 import { Session } from './session.js';
 import type { TransportCore } from './transport.js';
 
@@ -68,7 +68,7 @@ class StdioConnection {
     const splitter = new LineSplitter(
       maxLineBytes,
       (line) => this.receive(line),
-      () => this.write(errorFrame(null, new JsonRpcError(JsonRpcCode.InvalidRequest, `Invalid Request: a message longer than ${maxLineBytes} bytes was skipped`))),
+      () => this.refuse(null, `Invalid Request: a message longer than ${maxLineBytes} bytes was skipped`),
     );
     input.on('data', (chunk: Buffer | string) => splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
     input.once('end', () => {
@@ -79,6 +79,11 @@ class StdioConnection {
     input.once('error', () => this.end());
     output.once('error', () => this.end());
     output.once('close', () => this.end());
+  }
+
+  /** Writes a JSON-RPC error line (-32600 unless `code` says otherwise). */
+  private refuse(id: RequestId | null, message: string, code: number = JsonRpcCode.InvalidRequest): void {
+    this.write(errorFrame(id, new JsonRpcError(code, message)));
   }
 
   /** Writes one message line; holds `input` back while `output` is full. */
@@ -100,7 +105,7 @@ class StdioConnection {
     try {
       value = JSON.parse(line);
     } catch {
-      return this.write(errorFrame(null, new JsonRpcError(JsonRpcCode.ParseError, 'Parse error: a line is not JSON')));
+      return this.refuse(null, 'Parse error: a line is not JSON', JsonRpcCode.ParseError);
     }
     if (Array.isArray(value)) return this.batch(value);
     const message = classify(value);
@@ -109,7 +114,7 @@ class StdioConnection {
     if (session === undefined) {
       if (message.kind === 'request') {
         if (message.method === 'ping') return this.write(resultFrame(message.id, {}));
-        return this.write(errorFrame(message.id, new JsonRpcError(JsonRpcCode.InvalidRequest, 'Invalid Request: send initialize first')));
+        return this.refuse(message.id, 'Invalid Request: send initialize first');
       }
       if (message.kind === 'invalid') this.write(errorFrame(message.id, message.error));
       return; // a notification or response before initialize refers to nothing
@@ -123,10 +128,10 @@ class StdioConnection {
   private batch(values: unknown[]): void {
     const session = this.session;
     const version = session?.version;
-    if (values.length === 0) return this.write(errorFrame(null, new JsonRpcError(JsonRpcCode.InvalidRequest, 'Invalid Request: empty batch')));
+    if (values.length === 0) return this.refuse(null, 'Invalid Request: empty batch');
     if (session === undefined || version !== '2025-03-26') {
       const why = session === undefined ? 'send initialize first, on its own' : `JSON-RPC batches are not part of protocol version ${version}`;
-      return this.write(errorFrame(null, new JsonRpcError(JsonRpcCode.InvalidRequest, `Invalid Request: ${why}`)));
+      return this.refuse(null, `Invalid Request: ${why}`);
     }
     const reply = new LineAnswer(this, true);
     const messages: Message[] = values.map(classify);
@@ -134,20 +139,15 @@ class StdioConnection {
     for (const message of messages) this.handle(session, message, reply);
   }
 
-  /** Handles one message of the session; a request's (or an invalid message's) response goes to `reply`. */
+  /** Handles one message of the session (see `handleInSession`); a running request is tracked until it settles. */
   private handle(session: Session, message: Message, reply: LineAnswer): void {
-    if (message.kind === 'notification') return notify(session, message);
-    if (message.kind === 'response') return answer(session, message);
-    if (message.kind === 'invalid') return reply.reply(errorFrame(message.id, message.error));
-    if (message.method === 'initialize') {
-      return reply.reply(errorFrame(message.id, new JsonRpcError(JsonRpcCode.InvalidRequest, 'Invalid Request: initialize cannot be part of a batch')));
-    }
-    this.track(run(this.core, reply, session, this.options.auth, message, undefined));
+    const running = handleInSession(this.core, session, this.options.auth, message, reply);
+    if (running !== undefined) this.track(running);
   }
 
   private initialize(request: Request): void {
     if (this.session !== undefined) {
-      return this.write(errorFrame(request.id, new JsonRpcError(JsonRpcCode.InvalidRequest, 'Invalid Request: this connection is initialized already')));
+      return this.refuse(request.id, 'Invalid Request: this connection is initialized already');
     }
     let asked: ReturnType<typeof negotiate>;
     try {

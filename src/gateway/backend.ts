@@ -5,7 +5,7 @@
  * mapping, scope checks, identity stamping and relaying stay the same for both.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { AuthInfo } from '../core/auth.js';
 
 /** One request to the backend. */
@@ -27,8 +27,9 @@ export interface BackendRequest {
   readonly caller: AuthInfo;
   /**
    * Registers what stops the exchange when the client goes away before it is over (the response body then
-   * ends early); called at most once per exchange. A callback, not an AbortSignal: an AbortController per
-   * proxied call cost about 4% of the gateway's CPU (profiled), and most calls are never abandoned.
+   * ends early); each registered `stop` is called at most once. A callback, not an AbortSignal: creating
+   * an AbortController costs about 4 µs here and each listener on it about 2 µs more (measured on Node 20),
+   * and most calls are never abandoned.
    */
   readonly onAbandon: (stop: () => void) => void;
 }
@@ -46,19 +47,36 @@ export function abandonOn(signal: AbortSignal): BackendRequest['onAbandon'] {
   };
 }
 
-/** An AbortSignal that aborts when the exchange is abandoned, for a backend whose parts take one (the stdio backend). */
-export function signalOf(request: BackendRequest): AbortSignal {
+/** An AbortSignal that aborts when the exchange is abandoned, for parts that take one (the stdio backend starting a process). */
+export function signalOf(request: Pick<BackendRequest, 'onAbandon'>): AbortSignal {
   const controller = new AbortController();
   request.onAbandon(() => controller.abort());
   return controller.signal;
 }
 
-/** The backend's answer: the status and headers as it sent them, and its body as it arrives. */
+/** The backend's answer: the status and headers as it sent them, and its body. */
 export interface BackendResponse {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
-  /** Ends with `end` when the whole body arrived; closes without it when the backend went away mid-body. */
-  readonly body: Readable;
+  /**
+   * The whole body (a Buffer or a string), when all of it was there by the time the answer was handed over:
+   * the usual JSON answer, relayed with one write and no stream. Otherwise a stream of it as it arrives,
+   * which ends with `end` when the whole body arrived and closes without it when the backend went away
+   * mid-body.
+   */
+  readonly body: Readable | Buffer | string;
+}
+
+/** `body` as a stream, whatever form it came in (for the paths that read a body event by event). */
+export function bodyStream(body: BackendResponse['body']): Readable {
+  return body instanceof Readable ? body : Readable.from([typeof body === 'string' ? Buffer.from(body) : body], { objectMode: false });
+}
+
+/** Lets go of an answer that is not wanted: its stream, if it has one, is read to the end and dropped. */
+export function discard(answer: BackendResponse): void {
+  if (!(answer.body instanceof Readable)) return;
+  answer.body.on('error', () => {});
+  answer.body.resume();
 }
 
 /**

@@ -15,7 +15,7 @@ import { createLogger, type Logger, type RequestLog } from '../core/log.js';
 import { handleOther } from '../mcp/transport.js';
 import type { CallToolResult, ReadResourceResult, Resource } from '../mcp/types.js';
 import type { McpEndpoint } from '../server.js';
-import { abandonOn, type Backend } from './backend.js';
+import { abandonOn, discard, type Backend } from './backend.js';
 import type { GatewayCore } from './context.js';
 import { backendHeaders } from './headers.js';
 import { forwardPost } from './post.js';
@@ -160,6 +160,6 @@ function endBackendSession(backend: Backend, session: GatewaySession, logger: Lo
   const caller: AuthInfo = { subject: session.subject, clientId: session.clientId, scopes: [], audience: [], issuer: '', expiresAt: 0, claims: {} };
   backend
     .send({ method: 'DELETE', headers: backendHeaders({}, session.backendId, false), caller, onAbandon: abandonOn(AbortSignal.timeout(5_000)) })
-    .then((answer) => answer.body.resume())
+    .then(discard)
     .catch((error: unknown) => logger.debug({ reason: (error as Error).message }, 'could not end an expired session on the backend'));
 }

@@ -11,17 +11,18 @@
  *   request of this POST still unanswered gets a JSON-RPC error event (-32603) before the stream ends, so
  *   in-flight calls fail instead of hanging. A stream the backend ends cleanly is left for the client to
  *   resume (`Last-Event-ID`, SEP-1699 polling).
- * - A JSON body, or anything else, is piped byte for byte; cut off midway, the client connection is
- *   dropped (its `Content-Length` tells the client it lost the end).
+ * - A JSON body, or anything else, is relayed byte for byte: with one write when it came whole
+ *   (`BackendResponse.body`), else piped; cut off midway, the client connection is dropped (its
+ *   `Content-Length` tells the client it lost the end).
  */
 import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { JsonRpcCode, JsonRpcError } from '../core/errors.js';
 import { mediaType } from '../core/http.js';
 import type { Logger, RequestLog } from '../core/log.js';
 import { errorFrame, type RequestId } from '../mcp/jsonrpc.js';
 import { refuse } from '../mcp/transport.js';
-import type { BackendResponse } from './backend.js';
+import { bodyStream, discard, type BackendResponse } from './backend.js';
 import { clientHeaders } from './headers.js';
 import { EventSplitter, eventData, withData } from './lib/sse-events.js';
 import type { ToolScopes } from './tool-scopes.js';
@@ -60,9 +61,9 @@ export function badGateway(target: Pick<RelayTarget, 'res' | 'log' | 'errorId'>,
 /** Relays `answer` to the client; resolves when the client's response is over (finished or closed). */
 export async function relay(target: RelayTarget, answer: BackendResponse): Promise<void> {
   // An error on the backend's body after this point is handled by the paths below, never thrown.
-  answer.body.on('error', () => {});
+  if (answer.body instanceof Readable) answer.body.on('error', () => {});
   if (answer.status === 401 || answer.status === 403) {
-    answer.body.resume();
+    discard(answer);
     target.logger.warn({ status: answer.status }, 'the backend refused the gateway: check what it expects of the gateway (see --backend-token)');
     return badGateway(target, 'backend_refused', `Bad Gateway: the backend MCP server refused the gateway's request (HTTP ${answer.status})`);
   }
@@ -71,7 +72,8 @@ export async function relay(target: RelayTarget, answer: BackendResponse): Promi
   if (type === 'text/event-stream' && tracking) return relayEvents(target, answer);
   if (type === 'application/json' && answer.status === 200 && (target.toolsList?.size ?? 0) > 0) return relayAnnotated(target, answer);
   target.res.writeHead(answer.status, clientHeaders(answer.headers, target.sessionId, type !== 'text/event-stream'));
-  await pass(answer.body, target.res);
+  if (answer.body instanceof Readable) return pass(answer.body, target.res);
+  target.res.end(answer.body);
 }
 
 /** An SSE stream, event by event: annotates `tools/list` results, notes answered requests, fails the rest if cut off. */
@@ -79,7 +81,7 @@ async function relayEvents(target: RelayTarget, answer: BackendResponse): Promis
   const { res, pending } = target;
   res.writeHead(answer.status, { ...clientHeaders(answer.headers, target.sessionId, false), 'x-accel-buffering': 'no' });
   const splitter = new EventSplitter();
-  const body = answer.body;
+  const body = bodyStream(answer.body);
   let draining = false;
   const write = (text: string): void => {
     if (res.destroyed || res.write(text) || draining) return;
@@ -138,32 +140,22 @@ function relayEvent(event: string, target: RelayTarget): string {
 /** A JSON answer holding a `tools/list` result: read whole, annotated, sent with its new length. */
 async function relayAnnotated(target: RelayTarget, answer: BackendResponse): Promise<void> {
   const { res } = target;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const body = answer.body;
-  const complete = await new Promise<boolean>((resolve) => {
-    body.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      chunks.push(chunk);
-      if (size > ANNOTATE_LIMIT_BYTES) {
-        body.pause();
-        body.removeAllListeners('data');
-        resolve(false);
-      }
-    });
-    body.once('end', () => resolve(true));
-    body.once('close', () => resolve(body.readableEnded));
-  });
-  if (!complete && !body.readableEnded && body.destroyed) return badGateway(target, 'backend_failed', 'Bad Gateway: the backend MCP server went away before answering');
-  if (!complete) {
-    // Too large to hold: it goes as it is, unannotated.
-    target.logger.warn({ bytes: size }, 'a tools/list answer too large to annotate passed unchanged');
-    res.writeHead(answer.status, clientHeaders(answer.headers, target.sessionId, true));
-    for (const chunk of chunks) res.write(chunk);
-    await pass(body, res);
-    return;
+  let text: string;
+  if (answer.body instanceof Readable) {
+    const whole = await readWhole(answer.body);
+    if (whole === 'broken') return badGateway(target, 'backend_failed', 'Bad Gateway: the backend MCP server went away before answering');
+    if ('chunks' in whole) {
+      // Too large to hold: it goes as it is, unannotated.
+      target.logger.warn({ bytes: whole.size }, 'a tools/list answer too large to annotate passed unchanged');
+      res.writeHead(answer.status, clientHeaders(answer.headers, target.sessionId, true));
+      for (const chunk of whole.chunks) res.write(chunk);
+      await pass(answer.body, res);
+      return;
+    }
+    text = whole.toString('utf8');
+  } else {
+    text = answer.body.toString();
   }
-  let text = Buffer.concat(chunks, size).toString('utf8');
   try {
     const value: unknown = JSON.parse(text);
     if (annotateToolsLists(value, target.toolsList!, target.toolScopes)) text = JSON.stringify(value);
@@ -174,6 +166,28 @@ async function relayAnnotated(target: RelayTarget, answer: BackendResponse): Pro
   headers['content-length'] = String(Buffer.byteLength(text));
   res.writeHead(answer.status, headers);
   res.end(text);
+}
+
+/**
+ * Reads `body` whole, up to {@link ANNOTATE_LIMIT_BYTES}: the bytes; what was read so far when it is
+ * larger (the rest still to be read from `body`, which is paused); 'broken' when it broke off.
+ */
+function readWhole(body: Readable): Promise<Buffer | { chunks: Buffer[]; size: number } | 'broken'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return new Promise((resolve) => {
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      chunks.push(chunk);
+      if (size > ANNOTATE_LIMIT_BYTES) {
+        body.pause();
+        body.removeAllListeners('data');
+        resolve({ chunks, size });
+      }
+    });
+    body.once('end', () => resolve(Buffer.concat(chunks, size)));
+    body.once('close', () => resolve(body.readableEnded ? Buffer.concat(chunks, size) : 'broken'));
+  });
 }
 
 function headerOf(value: string | string[] | undefined): string | undefined {

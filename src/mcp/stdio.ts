@@ -17,7 +17,8 @@
  * progress, log notifications and server-to-client requests (sampling, elicitation, roots) are written
  * while it runs, and the client's answers to those come back on `input`. `notifications/cancelled` stops a
  * request (its response is not sent). A subscribed resource's `notifications/resources/updated` is
- * written as it happens. When `output` cannot take more, `input` is paused until it drains.
+ * written as it happens. The lines of one turn of the event loop go out in one write. When `output`
+ * cannot take more, `input` is paused until it drains.
  *
  * **The end.** When `input` ends (the client's way to shut a stdio server down) or `output` fails (the
  * client went away), the session ends: running requests are cancelled, waiting server-to-client requests
@@ -56,6 +57,8 @@ class StdioConnection {
   private readonly running = new Set<Promise<void>>();
   private ended = false;
   private draining = false;
+  /** Lines written in this turn of the event loop, not yet out. */
+  private queued: string[] | undefined;
   private finish!: () => void;
 
   constructor(
@@ -86,17 +89,39 @@ class StdioConnection {
     this.write(errorFrame(id, new JsonRpcError(code, message)));
   }
 
-  /** Writes one message line; holds `input` back while `output` is full. */
+  /**
+   * Writes one message line; holds `input` back while `output` is full. The lines of one turn of the event
+   * loop go out in one write, at its end (`setImmediate`): each write to a pipe wakes the reader, the
+   * largest cost per message over stdio.
+   */
   write(frame: string): void {
-    const { input, output } = this.options;
+    const { output } = this.options;
     if (output.destroyed || output.writableEnded) return;
-    if (output.write(`${frame}\n`) || this.draining) return;
+    if (this.queued === undefined) {
+      this.queued = [];
+      setImmediate(() => this.flush());
+    }
+    this.queued.push(frame);
+  }
+
+  private flush(): void {
+    const frames = this.queued;
+    this.queued = undefined;
+    const { input, output } = this.options;
+    if (frames === undefined || output.destroyed || output.writableEnded) return;
+    if (output.write(`${frames.join('\n')}\n`) || this.draining) return;
     this.draining = true;
     input.pause();
     output.once('drain', () => {
       this.draining = false;
       if (!this.ended) input.resume();
     });
+  }
+
+  /** Everything is answered and `input` is over: what is still queued goes out before `served` resolves. */
+  private done(): void {
+    this.flush();
+    this.finish();
   }
 
   private receive(line: string): void {
@@ -167,7 +192,7 @@ class StdioConnection {
     this.running.add(running);
     void running.finally(() => {
       this.running.delete(running);
-      if (this.ended && this.running.size === 0) this.finish();
+      if (this.ended && this.running.size === 0) this.done();
     });
   }
 
@@ -175,7 +200,7 @@ class StdioConnection {
     if (this.ended) return;
     this.ended = true;
     if (this.session !== undefined) this.core.sessions.forget(this.session);
-    if (this.running.size === 0) this.finish();
+    if (this.running.size === 0) this.done();
   }
 }
 

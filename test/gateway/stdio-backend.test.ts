@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
 import pino from 'pino';
 import { createLogger } from '../../src/core/log.js';
-import type { Backend } from '../../src/gateway/backend.js';
+import { bodyStream, type Backend } from '../../src/gateway/backend.js';
 import { createStdioBackend, type StdioBackendOptions } from '../../src/gateway/backends/stdio.js';
 import { alive, answerReader, CALLER_META, callTool, eventually, EventReader, get, initialize, post, remove, text, toolResult, type Json } from '../helpers/backend-exchanges.js';
 
@@ -143,9 +143,10 @@ describe('stdio backend', () => {
     const controller = new AbortController();
     const params = { name: 'slow', arguments: { steps: 5 }, _meta: { progressToken: 'gone' } };
     const abandoned = await post(stdio, { jsonrpc: '2.0', id: 'slow-2', method: 'tools/call', params }, sessionId, undefined, controller.signal);
-    await new EventReader(abandoned.body).next();
+    const abandonedStream = new EventReader(abandoned.body);
+    await abandonedStream.next();
     controller.abort();
-    assert.ok(abandoned.body.destroyed);
+    assert.ok(abandonedStream.body.destroyed);
     const after = await (await callTool(stdio, sessionId, 'echo-3', 'echo', { text: 'after' })).rest();
     assert.deepEqual(after.map((message) => message['id']), ['echo-3']);
     await (await callTool(stdio, sessionId, 'later-4', 'later', { text: 'last' })).rest();
@@ -178,7 +179,7 @@ describe('stdio backend', () => {
     const stream = await get(stdio, sessionId);
     assert.equal(stream.status, 200);
     assert.equal((await get(stdio, sessionId)).status, 409);
-    stream.body.destroy();
+    bodyStream(stream.body).destroy();
     const batch = await post(stdio, [{ jsonrpc: '2.0', id: 1, method: 'ping' }], sessionId);
     assert.equal(batch.status, 400);
   });

@@ -3,9 +3,9 @@
  * builders, an SSE reader with bounded waits, and the client's side of `initialize`.
  */
 import assert from 'node:assert/strict';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { AuthInfo } from '../../src/core/auth.js';
-import { abandonOn, type Backend, type BackendResponse } from '../../src/gateway/backend.js';
+import { abandonOn, bodyStream, type Backend, type BackendResponse } from '../../src/gateway/backend.js';
 import { EventSplitter, eventData } from '../../src/gateway/lib/sse-events.js';
 
 /** Every wait of these helpers gives up after this long. */
@@ -42,7 +42,9 @@ export function remove(backend: Backend, sessionId: string): Promise<BackendResp
 }
 
 /** The whole body as text (within {@link WAIT_MS}). */
-export async function text(body: Readable): Promise<string> {
+export async function text(whole: BackendResponse['body']): Promise<string> {
+  if (!(whole instanceof Readable)) return whole.toString();
+  const body = whole;
   const chunks: Buffer[] = [];
   const timer = setTimeout(() => body.destroy(new Error(`the body did not end within ${WAIT_MS} ms`)), WAIT_MS);
   try {
@@ -62,10 +64,14 @@ export class EventReader {
   #wake: (() => void) | undefined;
   #ended = false;
 
+  readonly body: Readable;
+
   constructor(
-    readonly body: Readable,
+    source: BackendResponse['body'],
     readonly kind: 'sse' | 'json' = 'sse',
   ) {
+    const body = bodyStream(source);
+    this.body = body;
     const splitter = new EventSplitter();
     const chunks: Buffer[] = [];
     body.on('data', (chunk: Buffer) => {

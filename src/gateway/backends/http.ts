@@ -52,10 +52,18 @@ export function createHttpBackend(options: HttpBackendOptions): Backend {
   const pool = new Pool(url.origin, { connections: null, connectTimeout: connectTimeoutMs, headersTimeout: 0, bodyTimeout: 0 });
   let readiness: { at: number; answer: Promise<boolean> } | undefined;
 
-  /** One exchange; resolves once the status line and headers arrived, the body then streams. */
+  /**
+   * One exchange; resolves once the status line and headers arrived. The answer is handed over a microtask
+   * later: undici parses a socket read synchronously, so a body that came in the same read as the headers
+   * (most JSON answers) has ended by then and is handed over whole, with no stream; any other body streams.
+   */
   function exchange(method: Dispatcher.HttpMethod, headers: Record<string, string>, body: Buffer | undefined, onAbandon: BackendRequest['onAbandon']): Promise<BackendResponse> {
     return new Promise((resolve, reject) => {
       let response: Readable | undefined;
+      /** What arrived before the hand-over. */
+      let early: Buffer[] | undefined;
+      let ended = false;
+      let failure: Error | undefined;
       /** The exchange is over: a late abandonment has nothing to stop. */
       let done = false;
       pool.dispatch(
@@ -67,23 +75,34 @@ export function createHttpBackend(options: HttpBackendOptions): Backend {
             });
           },
           onResponseStart(controller, status, answerHeaders) {
-            // Backpressure: a full body buffer pauses the socket until the reader asks for more.
-            response = new Readable({ read: () => controller.resume() });
-            response.once('close', () => {
-              if (!response!.readableEnded && !controller.aborted) controller.abort(new Error('the client stopped reading'));
+            early = [];
+            queueMicrotask(() => {
+              const chunks = early!;
+              early = undefined;
+              if (ended) return resolve({ status, headers: answerHeaders as IncomingHttpHeaders, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
+              // Backpressure: a full body buffer pauses the socket until the reader asks for more.
+              response = new Readable({ read: () => controller.resume() });
+              response.once('close', () => {
+                if (!response!.readableEnded && !controller.aborted) controller.abort(new Error('the client stopped reading'));
+              });
+              for (const chunk of chunks) response.push(chunk);
+              if (failure !== undefined) response.destroy(failure);
+              resolve({ status, headers: answerHeaders as IncomingHttpHeaders, body: response });
             });
-            resolve({ status, headers: answerHeaders as IncomingHttpHeaders, body: response });
           },
           onResponseData(controller, chunk) {
-            if (!response!.push(chunk)) controller.pause();
+            if (early !== undefined) early.push(chunk);
+            else if (!response!.push(chunk)) controller.pause();
           },
           onResponseEnd() {
             done = true;
-            response!.push(null);
+            if (early !== undefined) ended = true;
+            else response!.push(null);
           },
           onResponseError(_controller, error) {
             done = true;
-            if (response === undefined) reject(error);
+            if (early !== undefined) failure = error;
+            else if (response === undefined) reject(error);
             else response.destroy(error);
           },
         },
@@ -101,8 +120,10 @@ export function createHttpBackend(options: HttpBackendOptions): Backend {
   async function probe(): Promise<boolean> {
     try {
       const answer = await exchange('GET', { accept: 'application/json, text/event-stream' }, undefined, abandonOn(AbortSignal.timeout(readyTimeoutMs)));
-      answer.body.on('error', () => {});
-      answer.body.destroy(); // a stream it may have opened is not wanted
+      if (answer.body instanceof Readable) {
+        answer.body.on('error', () => {});
+        answer.body.destroy(); // a stream it may have opened is not wanted
+      }
       return answer.status < 500;
     } catch {
       return false;

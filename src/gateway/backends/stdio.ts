@@ -58,7 +58,7 @@
 import { statSync } from 'node:fs';
 import { JsonRpcError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { signalOf, type Backend, type BackendRequest, type BackendResponse } from '../backend.js';
+import type { Backend, BackendRequest, BackendResponse } from '../backend.js';
 import { canExecute } from '../lib/command-path.js';
 import { refusalAnswer } from '../lib/stdio-answers.js';
 import { stdioDelete, stdioGet, stdioPost } from '../lib/stdio-exchanges.js';
@@ -172,9 +172,8 @@ export function createStdioBackend(options: StdioBackendOptions): Backend {
   async function send(exchange: BackendRequest): Promise<BackendResponse> {
     if (closed) throw new Error('the stdio backend is closed');
     try {
-      const signal = signalOf(exchange);
-      if (exchange.method === 'POST') return await stdioPost(table, exchange, signal);
-      if (exchange.method === 'GET') return stdioGet(table, exchange, signal);
+      if (exchange.method === 'POST') return await stdioPost(table, exchange);
+      if (exchange.method === 'GET') return stdioGet(table, exchange);
       return await stdioDelete(table, exchange);
     } catch (error) {
       if (error instanceof JsonRpcError) return refusalAnswer(error);

@@ -5,7 +5,7 @@
  * "JSON-RPC error response that has no id"), so no handler picks a status on its own.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { JsonRpcCode, JsonRpcError } from '../../core/errors.js';
 import { errorFrame } from '../../mcp/jsonrpc.js';
 import type { BackendResponse } from '../backend.js';
@@ -15,16 +15,10 @@ function withSession(headers: IncomingHttpHeaders, sessionId: string | undefined
   return headers;
 }
 
-function fixedBody(text: string): Readable {
-  const body = new PassThrough();
-  body.end(text);
-  return body;
-}
-
 /** A JSON body (an `initialize` response), with its exact length. */
 export function jsonAnswer(status: number, json: string, sessionId?: string): BackendResponse {
   const headers = withSession({ 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(json)) }, sessionId);
-  return { status, headers, body: fixedBody(json) };
+  return { status, headers, body: json };
 }
 
 /** An SSE stream (a POST's answers, or the standalone GET stream). */
@@ -34,7 +28,7 @@ export function eventStreamAnswer(body: Readable, sessionId: string): BackendRes
 
 /** No body: 202 for notifications and responses, 204 for a DELETE. */
 export function emptyAnswer(status: 202 | 204, sessionId?: string): BackendResponse {
-  return { status, headers: withSession({}, sessionId), body: fixedBody('') };
+  return { status, headers: withSession({}, sessionId), body: '' };
 }
 
 /** Creates a refusal: throw it from an exchange handler, {@link refusalAnswer} renders it. */

@@ -17,13 +17,13 @@ import { accepts, mediaType } from '../../core/http.js';
 import { classify, type Message, type Request } from '../../mcp/jsonrpc.js';
 import { SUPPORTED } from '../../mcp/transport.js';
 import { PROTOCOL_VERSIONS } from '../../mcp/types.js';
-import type { BackendRequest, BackendResponse } from '../backend.js';
+import { signalOf, type BackendRequest, type BackendResponse } from '../backend.js';
 import { emptyAnswer, eventStreamAnswer, jsonAnswer, refusal } from './stdio-answers.js';
 import type { StdioSession } from './stdio-session.js';
 import type { StdioSessionTable } from './stdio-table.js';
 
 /** POST: opens a session (`initialize`), or writes the client's messages to the session's process. */
-export async function stdioPost(table: StdioSessionTable, exchange: BackendRequest, signal: AbortSignal): Promise<BackendResponse> {
+export async function stdioPost(table: StdioSessionTable, exchange: BackendRequest): Promise<BackendResponse> {
   const headers = exchange.headers;
   if (!accepts(headers['accept'], 'application/json') || !accepts(headers['accept'], 'text/event-stream')) {
     throw refusal(406, 'Not Acceptable: Accept must include application/json and text/event-stream');
@@ -43,7 +43,7 @@ export async function stdioPost(table: StdioSessionTable, exchange: BackendReque
   const initialize = requests.find((request) => request.method === 'initialize');
   if (initialize !== undefined) {
     if (batch) throw refusal(400, 'Invalid Request: initialize must not be part of a batch', JsonRpcCode.InvalidRequest);
-    return open(table, initialize, lines[0]!, signal);
+    return open(table, initialize, lines[0]!, signalOf(exchange));
   }
 
   const { id, session } = presentedSession(table, headers);
@@ -54,7 +54,7 @@ export async function stdioPost(table: StdioSessionTable, exchange: BackendReque
   if (ids.size < requests.length || requests.some((request) => session.routes.pending(request.id))) {
     throw refusal(400, 'Invalid Request: a request id is already in flight in this session', JsonRpcCode.InvalidRequest);
   }
-  const answer = await session.forward(lines, requests.length > 0 ? requests : undefined, signal, !batch);
+  const answer = await session.forward(lines, requests.length > 0 ? requests : undefined, exchange.onAbandon, !batch);
   // The client gave up on a request: its stream no longer waits for an answer the server need not send.
   for (const message of messages) {
     const cancelled = message.kind === 'notification' && message.method === 'notifications/cancelled' ? message.params?.['requestId'] : undefined;
@@ -75,10 +75,10 @@ function parseBody(text: string): unknown {
 }
 
 /** GET: the session's standalone stream, starting with what was buffered for it. */
-export function stdioGet(table: StdioSessionTable, exchange: BackendRequest, signal: AbortSignal): BackendResponse {
+export function stdioGet(table: StdioSessionTable, exchange: BackendRequest): BackendResponse {
   if (!accepts(exchange.headers['accept'], 'text/event-stream')) throw refusal(406, 'Not Acceptable: Accept must include text/event-stream');
   const { id, session } = presentedSession(table, exchange.headers);
-  const body = session.routes.openStandalone(signal);
+  const body = session.routes.openStandalone(exchange.onAbandon);
   if (body === undefined) throw refusal(409, 'Conflict: a GET stream is already open for this session');
   return eventStreamAnswer(body, id);
 }

@@ -7,7 +7,8 @@
  * - stdout: lines longer than `maxLineBytes`, lines that are not JSON, and JSON that is not JSON-RPC are
  *   logged with a short prefix only (a line may hold a secret) and skipped.
  * - stdin: `write` resolves once the pipe took the line, so a process that stops reading holds its
- *   writers back instead of growing the gateway's memory.
+ *   writers back instead of growing the gateway's memory. The lines of one turn of the event loop go
+ *   in one write.
  * - stderr: each line logged at debug with the session's tag, at most {@link STDERR_LINES} per
  *   {@link STDERR_WINDOW_MS}; beyond that they are counted, and the count logged when the window turns.
  * - `stop()` follows the spec's shutdown order: close stdin, SIGTERM, then SIGKILL after `graceMs`.
@@ -88,6 +89,8 @@ export class StdioProcess {
   #stderrLines = 0;
   #stderrSuppressed = 0;
   #stderrWindow = 0;
+  /** Lines written in this turn of the event loop, and what their writers wait on. */
+  #batch: { readonly lines: string[]; readonly taken: Promise<void> } | undefined;
 
   private constructor(
     readonly pid: number,
@@ -156,11 +159,27 @@ export class StdioProcess {
     });
   }
 
-  /** Writes one line (`json` must hold no line break); resolves once the pipe took it, rejects if the process is gone. */
-  write(json: string): Promise<void> {
+  /**
+   * Writes one line per message (`jsons` must hold no line break); resolves once the pipe took them,
+   * rejects if the process is gone. What is written in one turn of the event loop goes in one write, at
+   * its end (`setImmediate`): each write to a pipe wakes the reader, and that wake-up was the gateway's
+   * largest cost per call over stdio (profiled: a fifth of its CPU with one write per message).
+   */
+  write(...jsons: string[]): Promise<void> {
+    if (this.finished || !this.child.stdin!.writable) return Promise.reject(new Error('the stdio backend process is gone'));
+    if (this.#batch === undefined) {
+      const lines: string[] = [];
+      this.#batch = { lines, taken: new Promise((resolve, reject) => setImmediate(() => this.#flush(lines).then(resolve, reject))) };
+    }
+    this.#batch.lines.push(...jsons);
+    return this.#batch.taken;
+  }
+
+  #flush(lines: string[]): Promise<void> {
+    this.#batch = undefined;
     const stdin = this.child.stdin!;
     if (this.finished || !stdin.writable) return Promise.reject(new Error('the stdio backend process is gone'));
-    if (stdin.write(`${json}\n`)) return Promise.resolve();
+    if (stdin.write(`${lines.join('\n')}\n`)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const done = (error?: Error): void => {
         stdin.off('drain', onDrain);

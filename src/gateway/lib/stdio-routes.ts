@@ -24,6 +24,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { JsonRpcCode, JsonRpcError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { errorFrame, type Message, type Params, type Request, type RequestId } from '../../mcp/jsonrpc.js';
+import type { BackendRequest } from '../backend.js';
 
 /** Messages held for a GET stream that is not open: at most this many bytes of JSON. */
 const BUFFER_BYTES = 8 * 1024 * 1024;
@@ -106,7 +107,7 @@ export interface StdioRoutesOptions {
 /**
  * @example
  * const routes = new StdioRoutes({ logger, pause: (paused) => child.pause(paused), touch });
- * const { body, alone } = routes.openPost(requests, signal, true); // JSON (`await alone`) or the SSE body
+ * const { body, alone } = routes.openPost(requests, exchange.onAbandon, true); // JSON (`await alone`) or the SSE body
  * routes.deliver(message, json);           // each message the process writes
  */
 export class StdioRoutes {
@@ -134,10 +135,10 @@ export class StdioRoutes {
 
   /**
    * Opens the stream that answers a POST carrying `requests` (at least one; `lone`: one request, not in a
-   * batch, which may be answered with JSON). When `signal` aborts (the client went away) the stream is
+   * batch, which may be answered with JSON). When the exchange is abandoned (the client went away) the stream is
    * forgotten at once and its body destroyed; answers still due are dropped.
    */
-  openPost(requests: readonly Request[], signal: AbortSignal, lone: boolean): PostAnswer {
+  openPost(requests: readonly Request[], onAbandon: BackendRequest['onAbandon'], lone: boolean): PostAnswer {
     const stream = new PostStream(lone && requests.length === 1);
     for (const request of requests) {
       const token = progressToken(request.params?.['_meta']);
@@ -146,16 +147,16 @@ export class StdioRoutes {
       if (token !== undefined) this.#progress.set(token, stream);
     }
     this.#posts.add(stream);
-    this.#watch(stream, signal);
+    this.#watch(stream, onAbandon);
     return { body: stream.body, alone: stream.first };
   }
 
   /** Opens the standalone stream, starting with what was buffered for it; undefined when one is open. */
-  openStandalone(signal: AbortSignal): Readable | undefined {
+  openStandalone(onAbandon: BackendRequest['onAbandon']): Readable | undefined {
     if (this.#standalone !== undefined) return undefined;
     const stream = new EventStream();
     this.#standalone = stream;
-    this.#watch(stream, signal);
+    this.#watch(stream, onAbandon);
     const buffered = this.#buffer;
     this.#buffer = [];
     this.#buffered = 0;
@@ -263,17 +264,12 @@ export class StdioRoutes {
     }
   }
 
-  #watch(stream: EventStream, signal: AbortSignal): void {
-    const onAbort = (): void => {
+  #watch(stream: EventStream, onAbandon: BackendRequest['onAbandon']): void {
+    onAbandon(() => {
       this.#retire(stream);
       stream.body.destroy();
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    stream.body.once('close', () => {
-      signal.removeEventListener('abort', onAbort);
-      this.#closed(stream);
     });
+    stream.body.once('close', () => this.#closed(stream));
   }
 
   /** A stream is over: it ended and was read, or its reader went away. */

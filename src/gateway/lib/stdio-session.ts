@@ -17,6 +17,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../core/log.js';
 import { notificationFrame, requestFrame, type Message, type Params, type Request, type RequestId, type Response } from '../../mcp/jsonrpc.js';
+import { signalOf, type BackendRequest } from '../backend.js';
 import { StdioRoutes, type PostAnswer } from './stdio-routes.js';
 import { describeExit, StdioProcess, type ProcessExit } from './stdio-process.js';
 
@@ -52,6 +53,14 @@ function abortable<T>(promise: Promise<T>, ...signals: AbortSignal[]): Promise<T
   });
 }
 
+/** Resolves once `promise` settled (however it did); rejects when the exchange is abandoned first. */
+function unlessAbandoned(promise: Promise<unknown>, onAbandon: BackendRequest['onAbandon']): Promise<void> {
+  return new Promise((resolve, reject) => {
+    promise.then(() => resolve(), () => resolve());
+    onAbandon(() => reject(new Error('the exchange was abandoned')));
+  });
+}
+
 interface Started {
   readonly child: StdioProcess;
   readonly response: Response;
@@ -63,7 +72,7 @@ interface Started {
  * @example
  * const session = new StdioSession(config, 1);
  * const { json } = await session.open(initialize, line, signal); // the process's initialize response
- * const answer = await session.forward(lines, requests, signal, true); // a POST with requests: JSON or SSE
+ * const answer = await session.forward(lines, requests, exchange.onAbandon, true); // a POST with requests: JSON or SSE
  */
 export class StdioSession {
   readonly routes: StdioRoutes;
@@ -124,22 +133,24 @@ export class StdioSession {
    * written so that no answer can come before it. Without requests (notifications, answers to the
    * server's requests) nothing is restarted: what they refer to went with the process, so they are dropped.
    */
-  forward(lines: readonly string[], requests: readonly Request[] | undefined, signal: AbortSignal, lone: boolean): Promise<PostAnswer | undefined> {
-    return this.#using(() => this.#forward(lines, requests, signal, lone));
+  forward(lines: readonly string[], requests: readonly Request[] | undefined, onAbandon: BackendRequest['onAbandon'], lone: boolean): Promise<PostAnswer | undefined> {
+    return this.#using(() => this.#forward(lines, requests, onAbandon, lone));
   }
 
-  async #forward(lines: readonly string[], requests: readonly Request[] | undefined, signal: AbortSignal, lone: boolean): Promise<PostAnswer | undefined> {
+  async #forward(lines: readonly string[], requests: readonly Request[] | undefined, onAbandon: BackendRequest['onAbandon'], lone: boolean): Promise<PostAnswer | undefined> {
     if (requests === undefined && (this.#process === undefined || this.#process.finished) && this.#starting === undefined) {
       this.#logger.debug({ messages: lines.length }, 'stdio backend: messages for a process that is gone were dropped');
       return undefined;
     }
-    const child = await abortable(this.#running(), signal);
+    // The process runs (the usual case): no wait, so nothing to abandon.
+    const running = this.#process !== undefined && !this.#process.finished ? this.#process : undefined;
+    const child = running ?? (await abortable(this.#running(), signalOf({ onAbandon })));
     // No turn of the event loop since `child` was found alive, unless it finished while it started.
-    const body = requests === undefined ? undefined : this.routes.openPost(requests, signal, lone);
+    const body = requests === undefined ? undefined : this.routes.openPost(requests, onAbandon, lone);
     if (child.finished) this.routes.failAll(`Internal error: the backend MCP server exited (${this.#lastExit}) before answering`);
     // A process gone meanwhile answered the requests through its exit; its writes fail quietly. A client
-    // gone meanwhile (the signal) took its stream with it (`openPost`).
-    await abortable(Promise.all(lines.map((line) => child.write(line))).catch(() => undefined), signal);
+    // gone meanwhile took its stream with it (`openPost`).
+    await unlessAbandoned(child.write(...lines), onAbandon);
     return body;
   }
 

@@ -2,7 +2,8 @@
  * The relay (src/gateway/relay.ts) over real HTTP, with the backend's answer played by a stream the test
  * writes: an SSE `tools/list` result annotated in its event (id kept), a stream cut off before its answers
  * (a JSON-RPC error event for each unanswered request), one ended cleanly (left for the client to resume),
- * and a backend's 401 (502, its challenge not relayed).
+ * and a backend's 401 (502, its challenge not relayed); and the same answers handed over whole (a Buffer
+ * or a string, as a backend gives a body that had all arrived), which take no stream.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -17,12 +18,14 @@ import { ToolScopes } from '../../src/gateway/tool-scopes.js';
 const policy = ToolScopes.parse({ tools: { 'create_*': ['w'], '*': ['r'] } });
 let answer: BackendResponse;
 let pending: Set<string | number>;
+/** The `tools/list` requests the relay annotates. */
+let toolsList = new Set<string | number>([1]);
 let server: http.Server;
 let url: string;
 
 before(async () => {
   server = http.createServer((_req, res) => {
-    void relay({ res, log: new RequestLog(), logger: createLogger('silent'), toolScopes: policy, sessionId: 'gateway-id', pending, toolsList: new Set([1]), errorId: 9 }, answer);
+    void relay({ res, log: new RequestLog(), logger: createLogger('silent'), toolScopes: policy, sessionId: 'gateway-id', pending, toolsList: new Set(toolsList), errorId: 9 }, answer);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
@@ -97,5 +100,29 @@ describe('relay', () => {
     const text = await response.text();
     assert.equal(response.headers.get('content-length'), String(Buffer.byteLength(text)));
     assert.deepEqual(JSON.parse(text), { jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'create_x', _meta: { 'dev.portcullis/scopes': ['w'] } }] } });
+  });
+
+  it('a body handed over whole: JSON passes byte for byte with its length, a tools/list result (JSON or SSE) is annotated', async () => {
+    pending = new Set();
+    toolsList = new Set();
+    const plain = '{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"caf\u00e9 \u2713"}]}}';
+    answer = { status: 200, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(plain)), 'set-cookie': ['x=y'] }, body: Buffer.from(plain) };
+    const passed = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+    assert.equal(passed.headers.get('content-length'), String(Buffer.byteLength(plain)));
+    assert.equal(passed.headers.get('set-cookie'), null);
+    assert.equal(passed.headers.get('mcp-session-id'), 'gateway-id');
+    assert.equal(await passed.text(), plain);
+
+    pending = new Set([1]);
+    toolsList = new Set([1]);
+    answer = { status: 200, headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo"}]}}' };
+    const annotated = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+    assert.deepEqual(await annotated.json(), { jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'echo', _meta: { 'dev.portcullis/scopes': ['r'] } }] } });
+
+    pending = new Set([1]);
+    answer = { status: 200, headers: { 'content-type': 'text/event-stream' }, body: Buffer.from('id: 1_0\ndata: {"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"create_y"}]}}\n\n') };
+    const events = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+    assert.equal(await events.text(), 'id: 1_0\ndata: {"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"create_y","_meta":{"dev.portcullis/scopes":["w"]}}]}}\n\n');
+    assert.equal(pending.size, 0);
   });
 });

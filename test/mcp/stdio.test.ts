@@ -78,7 +78,11 @@ function connect(caller = CALLERS['alice']!, maxLineBytes?: number) {
     received.push(JSON.parse(line) as Record<string, unknown>);
     wake?.();
   }, () => assert.fail('the server wrote an oversized line'));
-  output.on('data', (chunk: Buffer) => splitter.push(chunk));
+  let writes = 0;
+  output.on('data', (chunk: Buffer) => {
+    writes++;
+    splitter.push(chunk);
+  });
   const served = mcp.serveStdio({ input, output, auth: caller, maxLineBytes });
   return {
     mcp,
@@ -100,6 +104,8 @@ function connect(caller = CALLERS['alice']!, maxLineBytes?: number) {
       return received.shift()!;
     },
     pending: () => received.length,
+    /** How many writes the server made to its output. */
+    writes: () => writes,
     end(): void {
       input.end();
     },
@@ -123,13 +129,14 @@ const call = (id: number | string, name: string, args: Record<string, unknown> =
 });
 
 describe('stdio transport, line by line', () => {
-  it('before initialize: ping answers, other requests get -32600 and do not run; bad JSON is -32700 with id null', async () => {
+  it('before initialize: ping answers, other requests get -32600 and do not run; bad JSON is -32700 with id null; the answers of one turn go in one write', async () => {
     const stdio = connect();
     stdio.send({ jsonrpc: '2.0', id: 1, method: 'ping' }, call(2, 'add', { a: 1, b: 2 }), 'not json', { jsonrpc: '2.0', method: 'tools/call' });
     assert.deepEqual(await stdio.next(), { jsonrpc: '2.0', id: 1, result: {} });
     assert.deepEqual(await stdio.next(), { jsonrpc: '2.0', id: 2, error: { code: -32600, message: 'Invalid Request: send initialize first' } });
     assert.deepEqual(await stdio.next(), { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error: a line is not JSON' } });
     assert.equal(stdio.recorder.count('add'), 0);
+    assert.equal(stdio.writes(), 1, 'the three answers, written in one turn of the event loop, went out together');
     stdio.end();
     await stdio.served;
     assert.equal(stdio.pending(), 0, 'a notification before initialize is not answered');

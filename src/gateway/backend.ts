@@ -17,7 +17,7 @@ export interface BackendRequest {
    */
   readonly headers: Readonly<Record<string, string>>;
   /** The JSON-RPC body of a POST, as the gateway re-serialized it. */
-  readonly body?: Buffer;
+  readonly body?: string;
   /**
    * `body` already parsed: the value the gateway serialized into it, so a backend that reads the messages
    * (stdio) does not parse them again. Absent: parse `body`.

@@ -66,7 +66,7 @@ export async function forwardPost(core: GatewayCore, req: IncomingMessage, res: 
 
   const errorId = !batch && requests.length === 1 ? requests[0]!.request.id : null;
   const headers = backendHeaders(req.headers, session?.backendId, true);
-  const answer = await sendToBackend(core, { method: 'POST', headers, body: Buffer.from(JSON.stringify(value)), message: value, caller: auth }, session, res, log, errorId);
+  const answer = await sendToBackend(core, { method: 'POST', headers, body: JSON.stringify(value), message: value, caller: auth }, session, res, log, errorId);
   if (answer === undefined) return;
 
   // The backend's session id never reaches the client: an initialize gets a gateway id mapped to it.

@@ -40,7 +40,7 @@ function backendAt(path: string): Backend {
 }
 
 function send(backend: Backend, onAbandon = abandonOn(AbortSignal.timeout(10_000))) {
-  return backend.send({ method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from('{}'), caller, onAbandon });
+  return backend.send({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', caller, onAbandon });
 }
 
 describe('HTTP backend', () => {

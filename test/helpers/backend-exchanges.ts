@@ -29,7 +29,7 @@ function headers(sessionId: string | undefined, extra: Record<string, string> = 
 }
 
 export function post(backend: Backend, body: unknown, sessionId?: string, extra?: Record<string, string>, signal = AbortSignal.timeout(WAIT_MS)): Promise<BackendResponse> {
-  return backend.send({ method: 'POST', headers: headers(sessionId, extra), body: Buffer.from(JSON.stringify(body)), caller, onAbandon: abandonOn(signal) });
+  return backend.send({ method: 'POST', headers: headers(sessionId, extra), body: JSON.stringify(body), caller, onAbandon: abandonOn(signal) });
 }
 
 export function get(backend: Backend, sessionId: string | undefined, signal = new AbortController().signal): Promise<BackendResponse> {

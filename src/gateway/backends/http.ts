@@ -57,7 +57,7 @@ export function createHttpBackend(options: HttpBackendOptions): Backend {
    * later: undici parses a socket read synchronously, so a body that came in the same read as the headers
    * (most JSON answers) has ended by then and is handed over whole, with no stream; any other body streams.
    */
-  function exchange(method: Dispatcher.HttpMethod, headers: Record<string, string>, body: Buffer | undefined, onAbandon: BackendRequest['onAbandon']): Promise<BackendResponse> {
+  function exchange(method: Dispatcher.HttpMethod, headers: Record<string, string>, body: string | undefined, onAbandon: BackendRequest['onAbandon']): Promise<BackendResponse> {
     return new Promise((resolve, reject) => {
       let response: Readable | undefined;
       /** What arrived before the hand-over. */

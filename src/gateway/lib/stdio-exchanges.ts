@@ -29,7 +29,7 @@ export async function stdioPost(table: StdioSessionTable, exchange: BackendReque
     throw refusal(406, 'Not Acceptable: Accept must include application/json and text/event-stream');
   }
   if (mediaType(headers['content-type']) !== 'application/json') throw refusal(415, 'Unsupported Media Type: the body must be application/json');
-  const text = (exchange.body ?? Buffer.alloc(0)).toString('utf8');
+  const text = exchange.body ?? '';
   const value = exchange.message !== undefined ? exchange.message : parseBody(text);
   const batch = Array.isArray(value);
   const raws: unknown[] = batch ? (value as unknown[]) : [value];

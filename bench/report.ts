@@ -169,12 +169,37 @@ export function otherCpuLines(summaries: readonly RowSummary[]): string[] {
 
 const mark = (ok: boolean): string => (ok ? 'met' : 'MISSED');
 
+/**
+ * The median, over the rounds that measured both rows, of row `id`'s req/s divided by row `ref`'s in the
+ * same round; null when no round measured both. Rounds alternate the rows, so a machine that runs faster in
+ * one round than in the next moves both numbers of a pair: on this shared machine speed moved by up to 2×
+ * between rounds of one run, which the ratio of two medians taken from different rounds does not cancel.
+ */
+export function pairedRpsRatio(results: readonly RowResult[], id: RowId, ref: RowId): number | null {
+  const rows = new Map(results.map((row) => [row.id, row]));
+  const refRounds = new Map((rows.get(ref)?.rounds ?? []).map((r) => [r.round, r.rps]));
+  const ratios = (rows.get(id)?.rounds ?? []).flatMap((r) => {
+    const other = refRounds.get(r.round);
+    return other === undefined || other <= 0 ? [] : [r.rps / other];
+  });
+  return ratios.length === 0 ? null : median(ratios);
+}
+
+/**
+ * A throughput ratio and its verdict: the ratio of the two medians and the median of the rounds' own
+ * ratios ({@link pairedRpsRatio}); met only when both reach `target`.
+ */
+function rpsVerdict(ofMedians: number, paired: number | null, target: number): string {
+  const roundByRound = paired === null ? '' : `; round by round ${paired.toFixed(2)}×`;
+  return `${ofMedians.toFixed(2)}×${roundByRound} — ${mark(ofMedians >= target && (paired === null || paired >= target))}`;
+}
+
 /** Issue 2's targets for Portcullis, one line each, or nothing when Portcullis was not measured. */
-export function targetLines(summaries: readonly RowSummary[], memory: SessionMemory | undefined): string[] {
+export function targetLines(summaries: readonly RowSummary[], results: readonly RowResult[], memory: SessionMemory | undefined): string[] {
   const row = summaries.find((s) => s.id === 'portcullis');
   const lines: string[] = [];
   if (row) {
-    if (row.vsFloor !== null) lines.push(`target ≥ 0.70× floor: ${row.vsFloor.toFixed(2)}× — ${mark(row.vsFloor >= 0.7)}`);
+    if (row.vsFloor !== null) lines.push(`target ≥ 0.70× floor: ${rpsVerdict(row.vsFloor, pairedRpsRatio(results, 'portcullis', 'floor'), 0.7)}`);
     if (row.vsSdkBest !== null) lines.push(`target ≥ 6× SDK best: ${row.vsSdkBest.toFixed(2)}× — ${mark(row.vsSdkBest >= 6)}`);
     const floorP99 = summaries.find((s) => s.id === 'floor')?.p99;
     const context = floorP99 === undefined ? '' : ` (the floor's p99 in the same run: ${floorP99.toFixed(2)} ms)`;
@@ -189,21 +214,25 @@ export function targetLines(summaries: readonly RowSummary[], memory: SessionMem
 
 /**
  * Issue 4's targets for each gateway row measured: req/s ≥ 0.45× the backend called directly (the `backend`
- * row, over HTTP, in the same run), and the gateway's CPU per proxied call ≤ 2× its backend's (per round,
- * both read in the same measured run; the median of those ratios).
+ * row, over HTTP, in the same run; both the ratio of medians and round by round must reach it), and the
+ * gateway's CPU per proxied call ≤ 2× its backend's (per round, both read in the same measured run; the
+ * median of those ratios).
  */
-export function gatewayTargetLines(summaries: readonly RowSummary[]): string[] {
+export function gatewayTargetLines(summaries: readonly RowSummary[], results: readonly RowResult[]): string[] {
   const direct = summaries.find((s) => s.id === 'backend');
   const lines: string[] = [];
   const forwarder = summaries.find((s) => s.id === 'forwarder');
   if (forwarder && direct) {
     const cpu = forwarder.cpuVsOthers === null ? '' : `, its CPU per call ${forwarder.cpuVsOthers.toFixed(2)}× the backend's`;
-    lines.push(`anchor: the bare forwarder reaches ${(forwarder.rps / direct.rps).toFixed(2)}× the backend called directly${cpu}`);
+    const paired = pairedRpsRatio(results, 'forwarder', 'backend');
+    const roundByRound = paired === null ? '' : ` (round by round ${paired.toFixed(2)}×)`;
+    lines.push(`anchor: the bare forwarder reaches ${(forwarder.rps / direct.rps).toFixed(2)}×${roundByRound} the backend called directly${cpu}`);
   }
   for (const gateway of summaries.filter((s) => s.id.startsWith('gateway-'))) {
     if (direct) {
       const share = gateway.rps / direct.rps;
-      lines.push(`target ${gateway.id} ≥ 0.45× the backend called directly: ${share.toFixed(2)}× (${Math.round(gateway.rps)} against ${Math.round(direct.rps)} req/s) — ${mark(share >= 0.45)}`);
+      const verdict = rpsVerdict(share, pairedRpsRatio(results, gateway.id, 'backend'), 0.45);
+      lines.push(`target ${gateway.id} ≥ 0.45× the backend called directly (medians ${Math.round(gateway.rps)} against ${Math.round(direct.rps)} req/s): ${verdict}`);
     }
     if (gateway.cpuVsOthers !== null) {
       const cpu = `medians ${Math.round(gateway.cpuMicrosPerRequest)} and ${Math.round(gateway.otherCpuMicrosPerRequest!)} µs/req`;

@@ -184,7 +184,7 @@ async function main(): Promise<number> {
   const lines = [table, ''];
   if (sessions) lines.push(sessionLine(sessions), '');
   for (const row of results) if (row.skipped) lines.push(`(${row.id} not measured: ${row.skipped.split('\n')[0]})`);
-  lines.push(...otherCpuLines(summary), ...targetLines(summary, sessions), ...gatewayTargetLines(summary), ...caveatLines(summary));
+  lines.push(...otherCpuLines(summary), ...targetLines(summary, results, sessions), ...gatewayTargetLines(summary, results), ...caveatLines(summary));
   lines.push(
     '',
     `${options.rounds} rounds × ${options.seconds} s per server (after ${options.warmup} s warm-up), ${options.connections} connections, median of rounds; ` +

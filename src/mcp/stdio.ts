@@ -30,6 +30,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { AuthInfo } from '../core/auth.js';
 import { JsonRpcCode, JsonRpcError } from '../core/errors.js';
 import { LineSplitter } from '../core/line-splitter.js';
+import { LineWriter } from '../core/line-writer.js';
 import { classify, errorFrame, resultFrame, type Message, type Request, type RequestId } from './jsonrpc.js';
 import { handleInSession, initializeResult, negotiate, type Answer } from './requests.js';
 import { Session } from './session.js';
@@ -57,8 +58,7 @@ class StdioConnection {
   private readonly running = new Set<Promise<void>>();
   private ended = false;
   private draining = false;
-  /** Lines written in this turn of the event loop, not yet out. */
-  private queued: string[] | undefined;
+  private readonly lines: LineWriter;
   private finish!: () => void;
 
   constructor(
@@ -67,6 +67,7 @@ class StdioConnection {
   ) {
     this.served = new Promise((resolve) => (this.finish = resolve));
     const { input, output } = options;
+    this.lines = new LineWriter(output, () => this.full());
     const maxLineBytes = options.maxLineBytes ?? core.maxBodyBytes;
     const splitter = new LineSplitter(
       maxLineBytes,
@@ -89,27 +90,17 @@ class StdioConnection {
     this.write(errorFrame(id, new JsonRpcError(code, message)));
   }
 
-  /**
-   * Writes one message line; holds `input` back while `output` is full. The lines of one turn of the event
-   * loop go out in one write, at its end (`setImmediate`): each write to a pipe wakes the reader, the
-   * largest cost per message over stdio.
-   */
+  /** Writes one message line; the lines of one turn of the event loop go out in one write (`LineWriter`). */
   write(frame: string): void {
     const { output } = this.options;
     if (output.destroyed || output.writableEnded) return;
-    if (this.queued === undefined) {
-      this.queued = [];
-      setImmediate(() => this.flush());
-    }
-    this.queued.push(frame);
+    this.lines.write(frame);
   }
 
-  private flush(): void {
-    const frames = this.queued;
-    this.queued = undefined;
+  /** `output` is full: `input` is held back until it drains. */
+  private full(): void {
+    if (this.draining) return;
     const { input, output } = this.options;
-    if (frames === undefined || output.destroyed || output.writableEnded) return;
-    if (output.write(`${frames.join('\n')}\n`) || this.draining) return;
     this.draining = true;
     input.pause();
     output.once('drain', () => {
@@ -120,7 +111,7 @@ class StdioConnection {
 
   /** Everything is answered and `input` is over: what is still queued goes out before `served` resolves. */
   private done(): void {
-    this.flush();
+    this.lines.flush();
     this.finish();
   }
 

@@ -20,6 +20,7 @@ import { Readable } from 'node:stream';
 import { JsonRpcCode, JsonRpcError } from '../core/errors.js';
 import { mediaType } from '../core/http.js';
 import type { Logger, RequestLog } from '../core/log.js';
+import { endAtTurnEnd } from '../core/turn-end.js';
 import { errorFrame, type RequestId } from '../mcp/jsonrpc.js';
 import { refuse } from '../mcp/transport.js';
 import { bodyStream, discard, type BackendResponse } from './backend.js';
@@ -73,7 +74,7 @@ export async function relay(target: RelayTarget, answer: BackendResponse): Promi
   if (type === 'application/json' && answer.status === 200 && (target.toolsList?.size ?? 0) > 0) return relayAnnotated(target, answer);
   target.res.writeHead(answer.status, clientHeaders(answer.headers, target.sessionId, type !== 'text/event-stream'));
   if (answer.body instanceof Readable) return pass(answer.body, target.res);
-  target.res.end(answer.body);
+  endAtTurnEnd(target.res, answer.body);
 }
 
 /** An SSE stream, event by event: annotates `tools/list` results, notes answered requests, fails the rest if cut off. */

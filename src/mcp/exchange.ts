@@ -8,6 +8,7 @@
  * and the stream ends once every request of the POST has its response.
  */
 import type { ServerResponse } from 'node:http';
+import { endAtTurnEnd } from '../core/turn-end.js';
 import type { Answer } from './requests.js';
 import type { Session } from './session.js';
 import { Stream } from './sse.js';
@@ -133,6 +134,6 @@ export class Exchange implements Answer {
     }
     const body = this.batch ? `[${parts.join(',')}]` : parts[0]!;
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    endAtTurnEnd(res, body);
   }
 }

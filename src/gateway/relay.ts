@@ -59,7 +59,7 @@ export function badGateway(target: Pick<RelayTarget, 'res' | 'log' | 'errorId'>,
   refuse(target.res, target.log, 502, decision, JsonRpcCode.InternalError, message, target.errorId);
 }
 
-/** Relays `answer` to the client; resolves once a whole body was handed to `res`, or when a streamed one is over (finished or closed). */
+/** Relays `answer` to the client; resolves once a whole body is set to end with this turn's answers (`endAtTurnEnd`), or when a streamed one is over (finished or closed). */
 export async function relay(target: RelayTarget, answer: BackendResponse): Promise<void> {
   // An error on the backend's body after this point is handled by the paths below, never thrown.
   if (answer.body instanceof Readable) answer.body.on('error', () => {});

@@ -2,7 +2,8 @@
  * The answer to one POST: JSON by default, switched to an SSE stream only when a handler sends something
  * before its result (spec 2025-11-25 transports §"Sending Messages to the Server" 5–6).
  *
- * A plain request/response costs one `writeHead` and one `end` with an exact `Content-Length`. The first
+ * A plain request/response costs one `writeHead` and one `end` with an exact `Content-Length`, made with
+ * the other answers of the event loop's turn at its end (`endAtTurnEnd`, src/core/turn-end.ts). The first
  * notification or server-to-client request upgrades the answer: the headers go out as
  * `text/event-stream`, then a priming event, then every message (the responses included) as an event,
  * and the stream ends once every request of the POST has its response.
@@ -129,7 +130,7 @@ export class Exchange implements Answer {
     const parts = this.parts;
     if (parts === undefined) {
       res.writeHead(202);
-      res.end();
+      endAtTurnEnd(res);
       return;
     }
     const body = this.batch ? `[${parts.join(',')}]` : parts[0]!;

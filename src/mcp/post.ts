@@ -15,6 +15,7 @@ import type { AuthInfo } from '../core/auth.js';
 import { insufficientScope, JsonRpcCode, JsonRpcError } from '../core/errors.js';
 import { mediaType } from '../core/http.js';
 import type { RequestLog } from '../core/log.js';
+import { endAtTurnEnd } from '../core/turn-end.js';
 import { hasScopes, requireBatchScopes, targetOf } from './catalog.js';
 import { Exchange } from './exchange.js';
 import { classify, resultFrame, type Message, type Request } from './jsonrpc.js';
@@ -44,7 +45,7 @@ let lastAccepted = 'application/json, text/event-stream';
 
 function accepted(res: ServerResponse): void {
   res.writeHead(202);
-  res.end();
+  endAtTurnEnd(res);
 }
 
 export async function handlePost(core: TransportCore, req: IncomingMessage, res: ServerResponse, auth: AuthInfo, log: RequestLog): Promise<void> {

@@ -212,6 +212,12 @@ export function targetLines(summaries: readonly RowSummary[], results: readonly 
   return lines;
 }
 
+/** The gateway rows' anchors: what a bare bridge reaches over HTTP and over stdio. */
+const ANCHORS = [
+  ['forwarder', 'bare forwarder'],
+  ['stdio-forwarder', 'bare stdio bridge'],
+] as const;
+
 /**
  * Issue 4's targets for each gateway row measured: req/s ≥ 0.45× the backend called directly (the `backend`
  * row, over HTTP, in the same run; both the ratio of medians and round by round must reach it), and the
@@ -221,12 +227,13 @@ export function targetLines(summaries: readonly RowSummary[], results: readonly 
 export function gatewayTargetLines(summaries: readonly RowSummary[], results: readonly RowResult[]): string[] {
   const direct = summaries.find((s) => s.id === 'backend');
   const lines: string[] = [];
-  const forwarder = summaries.find((s) => s.id === 'forwarder');
-  if (forwarder && direct) {
-    const cpu = forwarder.cpuVsOthers === null ? '' : `, its CPU per call ${forwarder.cpuVsOthers.toFixed(2)}× the backend's`;
-    const paired = pairedRpsRatio(results, 'forwarder', 'backend');
+  for (const [id, name] of ANCHORS) {
+    const anchor = summaries.find((s) => s.id === id);
+    if (anchor === undefined || direct === undefined) continue;
+    const cpu = anchor.cpuVsOthers === null ? '' : `, its CPU per call ${anchor.cpuVsOthers.toFixed(2)}× the backend's`;
+    const paired = pairedRpsRatio(results, id, 'backend');
     const roundByRound = paired === null ? '' : ` (round by round ${paired.toFixed(2)}×)`;
-    lines.push(`anchor: the bare forwarder reaches ${(forwarder.rps / direct.rps).toFixed(2)}×${roundByRound} the backend called directly${cpu}`);
+    lines.push(`anchor: the ${name} reaches ${(anchor.rps / direct.rps).toFixed(2)}×${roundByRound} the backend called directly${cpu}`);
   }
   for (const gateway of summaries.filter((s) => s.id.startsWith('gateway-'))) {
     if (direct) {

@@ -203,7 +203,7 @@ function gatewayRow(
   return row;
 }
 
-/** A bare forwarder (`servers/forwarder.ts`) in front of a backend of its own: the gateway rows' anchor. */
+/** A bare forwarder (`servers/forwarder.ts`) in front of a backend of its own: the `gateway-http` row's anchor. */
 function forwarderRow(context: RowContext): Row {
   let backend: ServerProcess | undefined;
   return {
@@ -226,9 +226,38 @@ function forwarderRow(context: RowContext): Row {
   };
 }
 
-/** The backend called directly, a bare forwarder in front of it, and `portcullis proxy` in front of instances of it over HTTP and stdio. */
-function gatewayRows(context: RowContext): Row[] {
+/** The command of the stdio backend (`servers/backend-stdio.ts`, the `backend` row's server over stdio). */
+function stdioBackendCommand(context: RowContext): string[] {
+  return [process.execPath, join(context.serversDir, 'backend-stdio.js'), '--dist', join(context.root, 'dist')];
+}
+
+/**
+ * A bare stdio bridge (`servers/stdio-forwarder.ts`) spawning the `gateway-stdio` row's backend command:
+ * that row's anchor, what the stdio hop costs without anything the gateway adds.
+ */
+function stdioForwarderRow(context: RowContext): Row {
   const { root, serversDir } = context;
+  let running: ServerProcess | undefined;
+  return {
+    id: 'stdio-forwarder',
+    label: 'Bare stdio bridge (60 lines of `node:http`, no auth) → backend over stdio',
+    operation: 'tools/call',
+    async start() {
+      const missing = portcullisMissing(root);
+      if (missing) throw new RowUnavailable(missing);
+      const args = [join(serversDir, 'stdio-forwarder.js'), '--', ...stdioBackendCommand(context)];
+      running = await startServer('stdio-forwarder', process.execPath, args, { cwd: root, env: cleanEnv() });
+      return running;
+    },
+    // the same bytes as the gateway rows, token included; neither the bridge nor the backend reads it
+    prepare: async (server) => sessionTarget(server, await context.issuer.sign({ audience: server.url })),
+    others: { kind: 'backend', cpu: async () => (running === undefined ? undefined : cpuMicrosOf(childPids(running.pid))) },
+  };
+}
+
+/** The backend called directly, and over HTTP and over stdio a bare bridge to it and `portcullis proxy` in front of it. */
+function gatewayRows(context: RowContext): Row[] {
+  const { root } = context;
   let httpBackend: ServerProcess | undefined;
   return [
     {
@@ -249,6 +278,7 @@ function gatewayRows(context: RowContext): Row[] {
       },
       () => (httpBackend === undefined ? [] : [httpBackend.pid]),
     ),
+    stdioForwarderRow(context),
     gatewayRow(
       context,
       'stdio',
@@ -256,7 +286,7 @@ function gatewayRows(context: RowContext): Row[] {
         const missing = portcullisMissing(root) ?? stdioMissing(root);
         if (missing) throw new RowUnavailable(missing);
         // One process per gateway session, spawned by the gateway when the bench initializes its session.
-        return { args: ['--', process.execPath, join(serversDir, 'backend-stdio.js'), '--dist', join(root, 'dist')] };
+        return { args: ['--', ...stdioBackendCommand(context)] };
       },
       (gateway) => childPids(gateway.pid),
     ),

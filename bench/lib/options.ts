@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [flags]`: the run's bounds. Defaults keep a full run (thirteen rows, three rounds, the
+ * `npm run bench -- [flags]`: the run's bounds. Defaults keep a full run (fifteen rows, three rounds, the
  * idle sessions) under about five minutes.
  */
 import { parseArgs } from 'node:util';
@@ -11,8 +11,9 @@ export type StoreKind = (typeof STORE_KINDS)[number];
 /**
  * Every row, in table order. `serve-<store>`: `tools/call` on `portcullis serve` with its embedded
  * authorization server on that store; `token-<store>`: that server's token endpoint (`client_credentials`);
- * `backend`: the bench's MCP server without auth, called directly; `gateway-<transport>`: `portcullis
- * proxy` in front of that server over Streamable HTTP or stdio.
+ * `backend`: the bench's MCP server without auth, called directly; `forwarder` and `stdio-forwarder`: bare
+ * bridges to it over HTTP and stdio; `gateway-<transport>`: `portcullis proxy` in front of it over
+ * Streamable HTTP or stdio.
  */
 export const ROW_IDS = [
   'floor',
@@ -24,6 +25,7 @@ export const ROW_IDS = [
   'backend',
   'forwarder',
   'gateway-http',
+  'stdio-forwarder',
   'gateway-stdio',
 ] as const;
 export type RowId = (typeof ROW_IDS)[number];

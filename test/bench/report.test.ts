@@ -14,7 +14,7 @@ function round(index: number, rps: number, cpu = 50, other?: number): RoundSampl
 }
 
 function row(id: RowId, rounds: RoundSample[]): RowResult {
-  return { id, label: id, operation: 'tools/call', rounds, ...(id.startsWith('gateway-') ? { others: 'backend' as const } : {}) };
+  return { id, label: id, operation: 'tools/call', rounds, ...(id.startsWith('gateway-') || id.endsWith('forwarder') ? { others: 'backend' as const } : {}) };
 }
 
 describe('bench report', () => {
@@ -35,5 +35,16 @@ describe('bench report', () => {
     // medians: 5000 / 20000 = 0.25; round by round 0.5, 0.5, 0.2 → 0.5
     assert.ok(lines.includes('target gateway-http ≥ 0.45× the backend called directly (medians 5000 against 20000 req/s): 0.25×; round by round 0.50× — MISSED'), lines.join('\n'));
     assert.ok(lines.includes('target gateway-http CPU per proxied call ≤ 2× the backend\'s: 2.00× (medians 100 and 50 µs/req) — met'), lines.join('\n'));
+  });
+
+  it('names what each bare bridge reaches, the anchors of the HTTP and the stdio gateway', () => {
+    const anchored = [
+      ...results,
+      row('forwarder', [round(1, 4_000, 80, 40), round(2, 8_000, 80, 40), round(3, 8_000, 80, 40)]),
+      row('stdio-forwarder', [round(1, 6_000, 60, 20), round(2, 12_000, 60, 20), round(3, 12_000, 60, 20)]),
+    ];
+    const lines = gatewayTargetLines(summarize(anchored), anchored);
+    assert.ok(lines.includes('anchor: the bare forwarder reaches 0.40× (round by round 0.40×) the backend called directly, its CPU per call 2.00× the backend\'s'), lines.join('\n'));
+    assert.ok(lines.includes('anchor: the bare stdio bridge reaches 0.60× (round by round 0.60×) the backend called directly, its CPU per call 3.00× the backend\'s'), lines.join('\n'));
   });
 });

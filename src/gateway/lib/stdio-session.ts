@@ -118,13 +118,18 @@ export class StdioSession {
    * with the process's response; rejects when the command cannot start or exits or stays silent first.
    */
   async open(request: Request, json: string, signal: AbortSignal): Promise<{ response: Response; json: string }> {
-    const { response, json: answer } = await this.#using(() => this.#start(request.id, json, signal));
-    if (response.error === undefined) {
-      this.#initialize = request.params ?? {};
-      const result = response.result as Record<string, unknown> | undefined;
-      this.protocolVersion = typeof result?.['protocolVersion'] === 'string' ? result['protocolVersion'] : undefined;
+    this.#exchanges++;
+    try {
+      const { response, json: answer } = await this.#start(request.id, json, signal);
+      if (response.error === undefined) {
+        this.#initialize = request.params ?? {};
+        const result = response.result as Record<string, unknown> | undefined;
+        this.protocolVersion = typeof result?.['protocolVersion'] === 'string' ? result['protocolVersion'] : undefined;
+      }
+      return { response, json: answer };
+    } finally {
+      this.#used();
     }
-    return { response, json: answer };
   }
 
   /**
@@ -133,25 +138,34 @@ export class StdioSession {
    * written so that no answer can come before it. Without requests (notifications, answers to the
    * server's requests) nothing is restarted: what they refer to went with the process, so they are dropped.
    */
-  forward(lines: readonly string[], requests: readonly Request[] | undefined, onAbandon: BackendRequest['onAbandon'], lone: boolean): Promise<PostAnswer | undefined> {
-    return this.#using(() => this.#forward(lines, requests, onAbandon, lone));
-  }
-
-  async #forward(lines: readonly string[], requests: readonly Request[] | undefined, onAbandon: BackendRequest['onAbandon'], lone: boolean): Promise<PostAnswer | undefined> {
-    if (requests === undefined && (this.#process === undefined || this.#process.finished) && this.#starting === undefined) {
-      this.#logger.debug({ messages: lines.length }, 'stdio backend: messages for a process that is gone were dropped');
+  async forward(lines: readonly string[], requests: readonly Request[] | undefined, onAbandon: BackendRequest['onAbandon'], lone: boolean): Promise<PostAnswer | undefined> {
+    this.#exchanges++;
+    try {
+      if (requests === undefined && (this.#process === undefined || this.#process.finished) && this.#starting === undefined) {
+        this.#logger.debug({ messages: lines.length }, 'stdio backend: messages for a process that is gone were dropped');
+        return undefined;
+      }
+      // The process runs (the usual case): no wait, so nothing to abandon.
+      const running = this.#process !== undefined && !this.#process.finished ? this.#process : undefined;
+      const child = running ?? (await abortable(this.#running(), signalOf({ onAbandon })));
+      // No turn of the event loop since `child` was found alive, unless it finished while it started.
+      const body = requests === undefined ? undefined : this.routes.openPost(requests, onAbandon, lone);
+      if (child.finished) this.routes.failAll(`Internal error: the backend MCP server exited (${this.#lastExit}) before answering`);
+      // A process gone meanwhile answered the requests through its exit; its writes fail quietly. A client
+      // gone meanwhile took its stream with it (`openPost`).
+      const written = child.write(...lines);
+      if (body !== undefined) {
+        // Requests: their answers wait for the process to read them anyway, so waiting for the pipe here
+        // would only delay the stream (and cost a promise and a listener on the client's connection).
+        written.catch(() => undefined);
+        return body;
+      }
+      // Only notifications or responses: the 202 waits until the pipe took them (backpressure).
+      await unlessAbandoned(written, onAbandon);
       return undefined;
+    } finally {
+      this.#used();
     }
-    // The process runs (the usual case): no wait, so nothing to abandon.
-    const running = this.#process !== undefined && !this.#process.finished ? this.#process : undefined;
-    const child = running ?? (await abortable(this.#running(), signalOf({ onAbandon })));
-    // No turn of the event loop since `child` was found alive, unless it finished while it started.
-    const body = requests === undefined ? undefined : this.routes.openPost(requests, onAbandon, lone);
-    if (child.finished) this.routes.failAll(`Internal error: the backend MCP server exited (${this.#lastExit}) before answering`);
-    // A process gone meanwhile answered the requests through its exit; its writes fail quietly. A client
-    // gone meanwhile took its stream with it (`openPost`).
-    await unlessAbandoned(child.write(...lines), onAbandon);
-    return body;
   }
 
   /** Stops the session for good: in-flight requests get an error, the process is stopped (SIGTERM, then SIGKILL). */
@@ -163,14 +177,10 @@ export class StdioSession {
     await this.#starting?.catch(() => undefined);
   }
 
-  async #using<T>(exchange: () => Promise<T>): Promise<T> {
-    this.#exchanges++;
-    try {
-      return await exchange();
-    } finally {
-      this.#exchanges--;
-      this.lastSeen = this.config.now();
-    }
+  /** An exchange is over: the session was used just now. */
+  #used(): void {
+    this.#exchanges--;
+    this.lastSeen = this.config.now();
   }
 
   #running(): Promise<StdioProcess> {

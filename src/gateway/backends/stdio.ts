@@ -39,9 +39,10 @@
  * message naming the command.
  *
  * **Robustness** (`lib/stdio-process.ts`). stdout lines over `maxLineBytes`, and lines that are not
- * JSON-RPC, are logged with a 32-character prefix (never more: they may hold secrets) and skipped. Writes
- * to stdin wait for the pipe (backpressure), and a slow reader of a stream holds the process's stdout
- * back. stderr is logged at debug, tagged with the session, rate-limited.
+ * JSON-RPC, are logged with a 32-character prefix (never more: they may hold secrets) and skipped. A
+ * process that stops reading its stdin holds its writers back (a 202 waits until the pipe took the lines;
+ * a request's answer comes only once the process read it), and a slow reader of a stream holds the
+ * process's stdout back. stderr is logged at debug, tagged with the session, rate-limited.
  *
  * **Environment.** The child gets `env` and `PATH` (from `env`, else the gateway's), nothing else: none
  * of the gateway's own environment, so never `PORTCULLIS_SECRET`, store URLs or IdP client secrets. Give

@@ -111,6 +111,11 @@ async function sessionTarget(server: ServerProcess, token: string): Promise<Targ
   return { url: server.url, headers, body: CALL_BODY, expect: CALL_EXPECT };
 }
 
+/** An MCP session opened with a token `issuer` signed for the server (the rows whose servers check JWTs, and their anchors). */
+async function signedSessionTarget(server: ServerProcess, issuer: Issuer): Promise<Target> {
+  return sessionTarget(server, await issuer.sign({ audience: server.url }));
+}
+
 /** No session (the floor, the stateless anchor): the token's headers, checked with one call. */
 async function sessionlessTarget(server: ServerProcess, issuer: Issuer): Promise<Target> {
   const headers = mcpHeaders(await issuer.sign({ audience: server.url }));
@@ -197,7 +202,7 @@ function gatewayRow(
         throw error;
       }
     },
-    prepare: async (server) => sessionTarget(server, await context.issuer.sign({ audience: server.url })),
+    prepare: (server) => signedSessionTarget(server, context.issuer),
     others: { kind: 'backend', cpu: async () => (running === undefined ? undefined : cpuMicrosOf(backendPids(running))) },
   };
   return row;
@@ -221,7 +226,7 @@ function forwarderRow(context: RowContext): Row {
       }
     },
     // the same bytes as the gateway rows, token included; neither the forwarder nor the backend reads it
-    prepare: async (server) => sessionTarget(server, await context.issuer.sign({ audience: server.url })),
+    prepare: (server) => signedSessionTarget(server, context.issuer),
     others: { kind: 'backend', cpu: async () => (backend === undefined ? undefined : cpuMicrosOf([backend.pid])) },
   };
 }
@@ -250,7 +255,7 @@ function stdioForwarderRow(context: RowContext): Row {
       return running;
     },
     // the same bytes as the gateway rows, token included; neither the bridge nor the backend reads it
-    prepare: async (server) => sessionTarget(server, await context.issuer.sign({ audience: server.url })),
+    prepare: (server) => signedSessionTarget(server, context.issuer),
     others: { kind: 'backend', cpu: async () => (running === undefined ? undefined : cpuMicrosOf(childPids(running.pid))) },
   };
 }
@@ -266,7 +271,7 @@ function gatewayRows(context: RowContext): Row[] {
       operation: 'tools/call',
       start: () => startBackend(context, 'backend'),
       // the same bytes as the gateway rows, token included; the backend ignores it
-      prepare: async (server) => sessionTarget(server, await context.issuer.sign({ audience: server.url })),
+      prepare: (server) => signedSessionTarget(server, context.issuer),
     },
     forwarderRow(context),
     gatewayRow(
@@ -315,7 +320,7 @@ export function defineRows(context: RowContext): Row[] {
       label: 'SDK v2 anchor, stateful (one session)',
       operation: 'tools/call',
       start: node('sdk-stateful', 'sdk-anchor.js', anchorArgs('stateful')),
-      prepare: async (server) => sessionTarget(server, await issuer.sign({ audience: server.url })),
+      prepare: (server) => signedSessionTarget(server, issuer),
     },
     {
       id: 'sdk-stateless',
@@ -329,7 +334,7 @@ export function defineRows(context: RowContext): Row[] {
       label: 'Portcullis `serve` (JWT, memory store, info logs)',
       operation: 'tools/call',
       start: () => startPortcullis(context),
-      prepare: async (server) => sessionTarget(server, await issuer.sign({ audience: server.url })),
+      prepare: (server) => signedSessionTarget(server, issuer),
     },
     ...stores.map(([call]) => call),
     ...stores.map(([, token]) => token),

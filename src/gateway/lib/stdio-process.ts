@@ -161,13 +161,19 @@ export class StdioProcess {
   }
 
   /**
-   * Writes one line per message (`jsons` must hold no line break); resolves once the pipe took them,
-   * rejects if the process is gone. The lines of one turn of the event loop go in one write (`LineWriter`).
+   * Queues one line per message (`jsons` must hold no line break); false, queuing nothing, if the process
+   * is gone. The lines of one turn of the event loop go in one write (`LineWriter`). Nothing waits for the
+   * pipe: for a writer whose answer comes from the process anyway.
    */
-  write(...jsons: string[]): Promise<void> {
-    if (this.finished || !this.child.stdin!.writable) return Promise.reject(new Error('the stdio backend process is gone'));
+  send(...jsons: string[]): boolean {
+    if (this.finished || !this.child.stdin!.writable) return false;
     this.#stdin.write(...jsons);
-    return this.#stdin.taken();
+    return true;
+  }
+
+  /** `send`, then resolves once the pipe took the lines (backpressure); rejects if the process is gone. */
+  write(...jsons: string[]): Promise<void> {
+    return this.send(...jsons) ? this.#stdin.taken() : Promise.reject(new Error('the stdio backend process is gone'));
   }
 
   /** Holds back (or lets through again) what the process writes: a reader downstream is slow. */

@@ -151,17 +151,16 @@ export class StdioSession {
       // No turn of the event loop since `child` was found alive, unless it finished while it started.
       const body = requests === undefined ? undefined : this.routes.openPost(requests, onAbandon, lone);
       if (child.finished) this.routes.failAll(`Internal error: the backend MCP server exited (${this.#lastExit}) before answering`);
-      // A process gone meanwhile answered the requests through its exit; its writes fail quietly. A client
-      // gone meanwhile took its stream with it (`openPost`).
-      const written = child.write(...lines);
+      // A process gone meanwhile answered the requests through its exit, and takes no lines. A client gone
+      // meanwhile took its stream with it (`openPost`).
       if (body !== undefined) {
         // Requests: their answers wait for the process to read them anyway, so waiting for the pipe here
-        // would only delay the stream (and cost a promise and a listener on the client's connection).
-        written.catch(() => undefined);
+        // would only delay the stream (and cost promises and a listener on the client's connection).
+        child.send(...lines);
         return body;
       }
       // Only notifications or responses: the 202 waits until the pipe took them (backpressure).
-      await unlessAbandoned(written, onAbandon);
+      await unlessAbandoned(child.write(...lines), onAbandon);
       return undefined;
     } finally {
       this.#used();
